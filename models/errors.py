@@ -1,0 +1,40 @@
+"""Errors raised for a user's bad input, each carrying every problem found."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with the input: where it is and what is wrong."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.row is None else f"{self.file}:{self.row}"
+        if self.column:
+            return f"{where}: {self.column}: {self.message}"
+        return f"{where}: {self.message}"
+
+
+class InputError(ValueError):
+    """The user's input is wrong; the message says where and how (CLI exit code 2)."""
+
+
+class ScenarioError(InputError):
+    """A scenario failed validation; holds every problem found, not just the first."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the scenario:"
+        super().__init__("\n".join([head, *(f"  {p}" for p in self.problems)]))
+
+
+class PolicyError(InputError):
+    """A policy value or key in scenario.toml is invalid."""

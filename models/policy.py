@@ -1,0 +1,203 @@
+"""The district's rules (`Policy`): every default from DESIGN.md section 1, with its source."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from models.errors import Problem, ScenarioError
+
+DAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def parse_hhmm(text: str) -> int:
+    """Minutes after midnight of an "HH:MM" time; ValueError if malformed."""
+    hh, sep, mm = text.strip().partition(":")
+    if not sep or not hh.isdigit() or not mm.isdigit() or len(mm) != 2:
+        raise ValueError(f"expected a time HH:MM, got {text!r}")
+    h, m = int(hh), int(mm)
+    if not (0 <= h <= 24 and 0 <= m < 60) or h * 60 + m > 24 * 60:
+        raise ValueError(f"expected a time HH:MM, got {text!r}")
+    return h * 60 + m
+
+
+@dataclass(frozen=True)
+class Policy:
+    """District rules; each default carries its source, each is overridable in scenario.toml."""
+
+    # "每班安排随班就读学生1—2人为宜" (Tianjin Binhai, Zhejiang Xiaoshan LRC regulations).
+    max_lrc_per_class: int = 2
+    # Same source: one per class is preferred; a second only where no class nearby has none.
+    preferred_lrc_per_class: int = 1
+    # Funding rule: a school receiving 5 or more LRC students builds a resource room.
+    resource_room_threshold: int = 5
+    # "每周享有不少于3课时的个别辅导和训练".
+    min_support_periods_per_week: int = 3
+    # Xiaoshan practice: 1 resource teacher per school with LRC students ...
+    resource_teachers_base: int = 1
+    # ... and one more where the school has more than 8.
+    resource_teachers_extra_above: int = 8
+    # Xiaoshan staffing ratios, report only: special schools 1:3, regular schools 1:4.
+    staff_ratio_special: float = 3.0
+    staff_ratio_regular: float = 4.0
+    # Assumption (no number in the sources): itinerant visits weekly, but schools with
+    # fewer than this many LRC students every second week.
+    itinerant_weekly_min_lrc: int = 3
+    # Shandong and Henan rules on home-delivered education: 2 visits a week of 3 periods
+    # (>= 216 periods a school year), by the same teacher; Ningxia asks 1 visit of 2.
+    home_visits_per_week: int = 2
+    home_periods_per_visit: int = 3
+    # "个别化教育计划原则上每学期制订一次".
+    iep_per_semester: int = 1
+    # Assumption: the school day, Mon-Fri, 7 periods of 40 min, 08:00-16:30.
+    school_days: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri")
+    periods_per_day: int = 7
+    period_minutes: int = 40
+    day_start: str = "08:00"
+    day_end: str = "16:30"
+    # Compulsory education: primary grades 1-6, junior secondary 7-9.
+    min_grade: int = 1
+    max_grade: int = 9
+    # Assumption for the great-circle travel model: road detour over the straight line,
+    # and an average door-to-door speed by car or school bus in a Chinese county.
+    detour_factor: float = 1.3
+    speed_kmh: float = 30.0
+    # Assumption: enrolment by proximity; no LRC student is placed further than this.
+    max_home_school_minutes: float = 45.0
+    # Validation: a point further than this outside the district (towns, else schools) is
+    # taken for a typing error.
+    district_margin_km: float = 15.0
+    # Privacy ("其姓名和档案材料应严格保密"): homes appear in outputs only as grid cells of
+    # this size, never as points.
+    privacy_grid_m: float = 1000.0
+
+    def __post_init__(self) -> None:
+        problems = self._problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def _problems(self) -> list[str]:
+        out: list[str] = []
+        for name in (
+            "max_lrc_per_class",
+            "preferred_lrc_per_class",
+            "resource_room_threshold",
+            "min_support_periods_per_week",
+            "periods_per_day",
+            "period_minutes",
+            "home_visits_per_week",
+            "home_periods_per_visit",
+            "iep_per_semester",
+        ):
+            if getattr(self, name) < 1:
+                out.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in (
+            "staff_ratio_special",
+            "staff_ratio_regular",
+            "detour_factor",
+            "speed_kmh",
+            "max_home_school_minutes",
+            "district_margin_km",
+            "privacy_grid_m",
+        ):
+            if not getattr(self, name) > 0:
+                out.append(f"{name} must be positive, got {getattr(self, name)}")
+        if self.resource_teachers_base < 0 or self.itinerant_weekly_min_lrc < 0:
+            out.append("resource_teachers_base and itinerant_weekly_min_lrc must be >= 0")
+        if self.preferred_lrc_per_class > self.max_lrc_per_class:
+            out.append(
+                f"preferred_lrc_per_class ({self.preferred_lrc_per_class}) exceeds "
+                f"max_lrc_per_class ({self.max_lrc_per_class})"
+            )
+        if self.detour_factor < 1:
+            out.append(f"detour_factor must be at least 1, got {self.detour_factor}")
+        if not 0 <= self.min_grade <= self.max_grade <= 12:
+            out.append(f"grades must satisfy 0 <= min_grade <= max_grade <= 12, "
+                       f"got {self.min_grade}..{self.max_grade}")
+        bad_days = [d for d in self.school_days if d not in DAYS]
+        if bad_days or not self.school_days or len(set(self.school_days)) != len(self.school_days):
+            out.append(f"school_days must be distinct names from {', '.join(DAYS)}, "
+                       f"got {list(self.school_days)}")
+        try:
+            start, end = parse_hhmm(self.day_start), parse_hhmm(self.day_end)
+        except ValueError as exc:
+            out.append(str(exc))
+        else:
+            if end <= start:
+                out.append(f"day_end {self.day_end} must be after day_start {self.day_start}")
+            elif self.periods_per_day * self.period_minutes > end - start:
+                out.append(
+                    f"{self.periods_per_day} periods of {self.period_minutes} min do not fit "
+                    f"between {self.day_start} and {self.day_end}"
+                )
+        return out
+
+    @property
+    def grades(self) -> range:
+        """The grades this district plans for."""
+        return range(self.min_grade, self.max_grade + 1)
+
+    def resource_teachers_needed(self, lrc_students: int) -> int:
+        """Resource teachers a school with this many LRC students should have."""
+        if lrc_students <= 0:
+            return 0
+        extra = 1 if lrc_students > self.resource_teachers_extra_above else 0
+        return self.resource_teachers_base + extra
+
+    def to_overrides(self) -> dict[str, Any]:
+        """The fields that differ from the defaults, as TOML-ready values."""
+        default = Policy()
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value != getattr(default, f.name):
+                out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Any], *, file: str = "scenario.toml") -> Policy:
+        """A Policy from a [policy] table; unknown keys and bad values are all reported."""
+        hints = typing.get_type_hints(cls)
+        known = {f.name for f in dataclasses.fields(cls)}
+        problems: list[Problem] = []
+        kwargs: dict[str, Any] = {}
+        for key, value in table.items():
+            column = f"policy.{key}"
+            if key not in known:
+                problems.append(Problem(file, None, column, "unknown policy key"))
+                continue
+            try:
+                kwargs[key] = _coerce(value, hints[key])
+            except (TypeError, ValueError) as exc:
+                problems.append(Problem(file, None, column, str(exc)))
+        if problems:
+            raise ScenarioError(problems)
+        try:
+            return cls(**kwargs)
+        except ValueError as exc:
+            raise ScenarioError([Problem(file, None, "policy", str(exc))]) from None
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    """Check a TOML value against a field's type; ints are accepted where floats are."""
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"expected an integer, got {value!r}")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"expected a number, got {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, got {value!r}")
+        return value
+    if typing.get_origin(hint) is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise TypeError(f"expected a list of strings, got {value!r}")
+        return tuple(value)
+    raise TypeError(f"unsupported policy type {hint}")  # pragma: no cover
+
