@@ -1,0 +1,179 @@
+"""lrcplan command line: parse arguments, call the library, print, set the exit code.
+
+Exit codes: 0 success, 1 a plan failed its check, 2 the user's input is wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from models.errors import InputError
+
+
+def _progress(total: int, desc: str) -> Callable[[str], None]:
+    """A step callback that draws a progress bar on a terminal (silent when piped)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="step", disable=None, leave=False, file=sys.stderr)
+
+    def step(label: str) -> None:
+        bar.set_postfix_str(label)
+        bar.update(1)
+        if bar.n >= total:
+            bar.close()
+
+    return step
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate a synthetic district and write it as a scenario folder."""
+    from models.io import load_scenario, save_scenario
+    from scenarios.generator import generate
+
+    if args.scale <= 0:
+        raise InputError(f"--scale must be positive, got {args.scale}")
+    step = _progress(3, f"generate {args.preset}")
+    t0 = time.perf_counter()
+    sc = generate(args.preset, seed=args.seed, scale=args.scale)
+    step("generated")
+    save_scenario(sc, args.output,
+                  extra={"preset": args.preset, "seed": args.seed})
+    step("written")
+    load_scenario(args.output)  # what we wrote must load back: never hand out a bad folder
+    step("validated")
+    print(f"{sc.name}: {len(sc.schools):,} schools, {len(sc.classes):,} classes, "
+          f"{len(sc.students):,} students, {len(sc.teachers):,} teachers, "
+          f"{len(sc.towns):,} towns -> {args.output} ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate a scenario folder and report every problem."""
+    from models.io import load_scenario
+
+    t0 = time.perf_counter()
+    sc = load_scenario(args.scenario, progress=_progress(6, "validate"))
+    for note in sc.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{args.scenario}: OK: {len(sc.schools):,} schools, {len(sc.classes):,} classes, "
+          f"{len(sc.students):,} students, {len(sc.teachers):,} teachers, "
+          f"{len(sc.towns):,} towns ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print a readable summary of a scenario."""
+    from models.io import load_scenario
+    from models.summary import scenario_summary
+
+    sc = load_scenario(args.scenario, progress=_progress(6, "load"))
+    print(scenario_summary(sc))
+    return 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Plan a district: placement, enrolment, then the independent check; write OUT."""
+    from models.io import load_scenario
+    from optimizer.enrolment import EnrolmentOptions
+    from optimizer.pipeline import PlanOptions, plan_summary, run_plan, save_plan
+
+    step = _progress(3, "plan")
+    sc = load_scenario(args.scenario)
+    step("loaded")
+    options = PlanOptions(enrolment=EnrolmentOptions(reshuffle=args.reshuffle))
+    plan = run_plan(sc, options)
+    step("solved and checked")
+    save_plan(plan, sc, args.output)
+    step("written")
+    print(plan_summary(plan))
+    print(f"\nWritten to {args.output}")
+    return 1 if plan.violations else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Re-check a written plan against its scenario; exit 1 on any violation."""
+    from models.io import load_scenario
+    from models.planio import read_plan
+    from optimizer.check import check
+
+    sc = load_scenario(args.scenario)
+    plan = read_plan(args.plan)
+    violations = check(sc, plan)
+    for v in violations:
+        print(v)
+    if violations:
+        print(f"{len(violations)} violation(s) in {args.plan}", file=sys.stderr)
+        return 1
+    print(f"{args.plan}: OK: every hard rule holds ({len(plan.enrolment.seats):,} seats, "
+          f"{len(plan.enrolment.unplaced):,} unplaced)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per job."""
+    from scenarios.generator import PRESETS
+
+    p = argparse.ArgumentParser(
+        prog="lrcplan",
+        description="Plan special-education services for learning in regular classrooms.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    g = sub.add_parser("generate", help="generate a synthetic district scenario",
+                       description="Generate a plausible district from a preset, seeded.")
+    g.add_argument("preset", choices=sorted(PRESETS), help="district preset")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--scale", type=float, default=1.0,
+                   help="multiply area, schools, students and teachers (default 1)")
+    g.add_argument("-o", "--output", type=Path, required=True, help="scenario folder to write")
+    g.set_defaults(func=cmd_generate)
+
+    v = sub.add_parser("validate", help="check a scenario folder and list every problem",
+                       description="Load a scenario and report every bad row at once.")
+    v.add_argument("scenario", type=Path, help="scenario folder")
+    v.set_defaults(func=cmd_validate)
+
+    i = sub.add_parser("info", help="summarise a scenario",
+                       description="Schools by kind and town, students by grade, category and "
+                                   "severity, teachers by role and skill, seats per grade.")
+    i.add_argument("scenario", type=Path, help="scenario folder")
+    i.set_defaults(func=cmd_info)
+
+    pl = sub.add_parser("plan", help="plan placement and enrolment; write a plan folder",
+                        description="Tier every student, seat them optimally, check the "
+                                    "result independently and write OUT atomically.")
+    pl.add_argument("scenario", type=Path, help="scenario folder")
+    pl.add_argument("-o", "--output", type=Path, required=True, help="plan folder to write")
+    pl.add_argument("--reshuffle", action="store_true",
+                    help="let students already enrolled be moved (default: they keep seats)")
+    pl.set_defaults(func=cmd_plan)
+
+    c = sub.add_parser("check", help="re-check a written plan; exit 1 on any violation",
+                       description="Re-verify every hard rule from the plan files alone.")
+    c.add_argument("scenario", type=Path, help="scenario folder")
+    c.add_argument("plan", type=Path, help="plan folder written by `lrcplan plan`")
+    c.set_defaults(func=cmd_check)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""The independent checker: every hard rule re-verified from a Plan and its Scenario alone.
+
+It never looks at solver internals: distances come from the scenario's travel model,
+counts from the plan's own rows. Tiers are recomputed from the eligibility standard.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+
+import numpy as np
+
+from models.entities import SchoolKind, Student, Tier
+from models.plan import Plan, Seat, Violation
+from models.scenario import Scenario
+from optimizer.placement import decide
+
+TRAVEL_TOLERANCE_MIN = 0.05  # rounding of minutes written to the plan
+
+
+def check(sc: Scenario, plan: Plan) -> list[Violation]:
+    """All violations of the hard rules in a plan (empty when the plan is valid)."""
+    out: list[Violation] = []
+    for rule in (check_tiers, check_seats, check_class_cap, check_travel, check_incumbents,
+                 check_catchment, check_spread, check_unplaced):
+        out.extend(rule(sc, plan))
+    return out
+
+
+def _v(rule: str, subject: str, message: str) -> Violation:
+    return Violation(rule, subject, message)
+
+
+def check_tiers(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: one decision per student, with the tier the standard gives."""
+    seen = Counter(d.student_id for d in plan.placement.decisions)
+    for sid, n in seen.items():
+        if sid not in sc.student_by_id:
+            yield _v("tier", sid, "decision for a student not in the scenario")
+        elif n > 1:
+            yield _v("tier", sid, f"{n} placement decisions")
+    for st in sc.students:
+        if st.id not in seen:
+            yield _v("tier", st.id, "no placement decision")
+    for d in plan.placement.decisions:
+        st = sc.student_by_id.get(d.student_id)
+        if st is None:
+            continue
+        want = decide(st, sc.standard).tier
+        if d.tier != want:
+            got = d.tier.value if d.tier else "undecided"
+            yield _v("tier", d.student_id, f"tier {got}, the standard gives "
+                                           f"{want.value if want else 'undecided'}")
+
+
+def check_seats(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: at most one seat per student, in a school of the right kind and grade."""
+    tiers = plan.placement.tier_of()
+    counts = Counter(s.student_id for s in plan.enrolment.seats)
+    for sid, n in counts.items():
+        if n > 1:
+            yield _v("one-seat", sid, f"{n} seats")
+    unplaced = {u.student_id for u in plan.enrolment.unplaced}
+    for sid in unplaced & set(counts):
+        yield _v("one-seat", sid, "both seated and listed as unplaced")
+    for s in plan.enrolment.seats:
+        st = sc.student_by_id.get(s.student_id)
+        school = sc.school_by_id.get(s.school_id)
+        if st is None or school is None:
+            yield _v("seat", s.student_id, f"unknown student or school {s.school_id!r}")
+            continue
+        if s.tier is not tiers.get(s.student_id):
+            yield _v("seat", s.student_id, f"seated as {s.tier.value} but placed as "
+                                           f"{getattr(tiers.get(s.student_id), 'value', None)}")
+        if s.grade != st.grade:
+            yield _v("grade", s.student_id, f"seat in grade {s.grade}, student in {st.grade}")
+        want_kind = SchoolKind.REGULAR if s.tier is Tier.LRC else SchoolKind.SPECIAL
+        if s.tier is Tier.HOME:
+            yield _v("seat", s.student_id, "a home-delivered student has a school seat")
+        elif school.kind is not want_kind:
+            yield _v("seat", s.student_id, f"{s.tier.value} student in a {school.kind.value} "
+                                           f"school {school.id}")
+        if s.tier is Tier.LRC:
+            keys = [c.index for c in sc.classes_by_school_grade.get((s.school_id, st.grade), ())]
+            if s.class_index not in keys:
+                yield _v("grade", s.student_id, f"{s.school_id} has no class {s.class_index} "
+                                                f"in grade {st.grade}")
+    for st in sc.students:  # zero rejection: nobody silently dropped
+        tier = tiers.get(st.id)
+        if tier in (Tier.LRC, Tier.SPECIAL, None) and st.id not in counts and \
+                st.id not in unplaced:
+            yield _v("zero-rejection", st.id, "neither seated nor listed as unplaced")
+
+
+def _lrc_counts(plan: Plan) -> Counter[tuple[str, int, int | None]]:
+    return Counter((s.school_id, s.grade, s.class_index) for s in plan.enrolment.seats
+                   if s.tier is Tier.LRC)
+
+
+def check_class_cap(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: at most `max_lrc_per_class` LRC students in a class, incumbents included."""
+    cap = sc.policy.max_lrc_per_class
+    for (school, grade, idx), n in sorted(_lrc_counts(plan).items(), key=str):
+        if n > cap:
+            yield _v("class-cap", f"{school}-{grade}-{idx}", f"{n} LRC students (max {cap})")
+
+
+def _travel_rows(sc: Scenario, students: list[Student], school_ids: list[str]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    pts = np.array([[s.lon, s.lat] for s in students], float).reshape(-1, 2)
+    dst = np.array([[sc.school_by_id[i].lon, sc.school_by_id[i].lat] for i in school_ids],
+                   float).reshape(-1, 2)
+    return sc.travel.pairs(pts, dst)
+
+
+def check_travel(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: a newly placed LRC student travels at most the limit; written minutes are true."""
+    limit = sc.policy.max_home_school_minutes
+    seats = [s for s in plan.enrolment.seats if s.school_id in sc.school_by_id
+             and s.student_id in sc.student_by_id]
+    if not seats:
+        return
+    _, dur = _travel_rows(sc, [sc.student_by_id[s.student_id] for s in seats],
+                          [s.school_id for s in seats])
+    for s, d in zip(seats, dur / 60.0, strict=True):
+        if abs(s.travel_minutes - d) > TRAVEL_TOLERANCE_MIN + 1e-9:
+            yield _v("travel", s.student_id, f"plan says {s.travel_minutes} min to "
+                                             f"{s.school_id}, the travel model {d:.2f}")
+        if s.tier is Tier.LRC and not s.incumbent and d > limit + 1e-6:
+            yield _v("travel", s.student_id, f"{d:.1f} min to {s.school_id} exceeds the "
+                                             f"{limit:g} min limit")
+
+
+def _kept_incumbents(sc: Scenario, plan: Plan) -> dict[str, tuple[str, int | None]]:
+    """Incumbents who must keep their seats: up to the cap per class, lowest ids first."""
+    if plan.options.get("reshuffle"):
+        return {}
+    tiers = plan.placement.tier_of()
+    cap = sc.policy.max_lrc_per_class
+    by_class: dict[tuple[str, int, int], list[str]] = defaultdict(list)
+    out: dict[str, tuple[str, int | None]] = {}
+    for st in sc.students:
+        school = sc.school_by_id.get(st.current_school or "")
+        if school is None:
+            continue
+        if tiers.get(st.id) is Tier.LRC and school.kind is SchoolKind.REGULAR:
+            if st.current_class is None:
+                out[st.id] = (school.id, None)
+            else:
+                by_class[(school.id, st.grade, st.current_class)].append(st.id)
+        elif tiers.get(st.id) is Tier.SPECIAL and school.kind is SchoolKind.SPECIAL:
+            out[st.id] = (school.id, None)
+    for (school_id, _, idx), ids in by_class.items():
+        for sid in sorted(ids)[:cap]:
+            out[sid] = (school_id, idx)
+    return out
+
+
+def check_incumbents(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: enrolled students keep their seats unless the plan was made with reshuffle."""
+    seat_of = {s.student_id: s for s in plan.enrolment.seats}
+    for sid, (school, idx) in sorted(_kept_incumbents(sc, plan).items()):
+        s = seat_of.get(sid)
+        if s is None or s.school_id != school or (idx is not None and s.class_index != idx):
+            where = "unseated" if s is None else f"{s.school_id} class {s.class_index}"
+            yield _v("incumbent", sid, f"was in {school}" + (f" class {idx}" if idx else "")
+                     + f", now {where}")
+
+
+def _classes_below(sc: Scenario, counts: Counter[tuple[str, int, int | None]], school: str,
+                   grade: int, level: int) -> list[int]:
+    return [c.index for c in sc.classes_by_school_grade.get((school, grade), ())
+            if counts[(school, grade, c.index)] < level]
+
+
+def check_catchment(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: placed outside the catchment school only when it has no seat within reach."""
+    counts = _lrc_counts(plan)
+    cap, limit = sc.policy.max_lrc_per_class, sc.policy.max_home_school_minutes
+    todo = [s for s in plan.enrolment.seats if s.tier is Tier.LRC and not s.incumbent]
+    pairs = [(s, sc.student_by_id[s.student_id]) for s in todo
+             if s.student_id in sc.student_by_id]
+    pairs = [(s, st) for s, st in pairs if st.catchment_school
+             and st.catchment_school != s.school_id and st.catchment_school in sc.school_by_id
+             and _classes_below(sc, counts, st.catchment_school, st.grade, cap)]
+    if not pairs:
+        return
+    _, dur = _travel_rows(sc, [st for _, st in pairs], [st.catchment_school for _, st in pairs])
+    for (s, st), d in zip(pairs, dur / 60.0, strict=True):
+        if d <= limit:
+            yield _v("catchment", st.id, f"seated at {s.school_id} while catchment school "
+                                         f"{st.catchment_school} ({d:.0f} min) has a free "
+                                         f"grade-{st.grade} seat")
+
+
+def check_spread(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: an LRC seat beyond the preferred number only if no class within reach is emptier.
+
+    For a student in the catchment school the choice is within that school; elsewhere it
+    covers every class of the grade within the travel limit. Incumbents are exempt.
+    """
+    pref, limit = sc.policy.preferred_lrc_per_class, sc.policy.max_home_school_minutes
+    counts = _lrc_counts(plan)
+    crowded = {k for k, n in counts.items() if n > pref}
+    todo = [s for s in plan.enrolment.seats if s.tier is Tier.LRC and not s.incumbent
+            and (s.school_id, s.grade, s.class_index) in crowded
+            and s.student_id in sc.student_by_id]
+    if not todo:
+        return
+    regular = [x.id for x in sc.schools if x.kind is SchoolKind.REGULAR]
+    for s in todo:
+        st = sc.student_by_id[s.student_id]
+        if st.catchment_school == s.school_id:
+            emptier = _classes_below(sc, counts, s.school_id, st.grade, pref)
+            if emptier:
+                yield _v("spread", st.id, f"class {s.class_index} of {s.school_id} has "
+                                          f"{counts[(s.school_id, s.grade, s.class_index)]} "
+                                          f"LRC students while class {emptier[0]} has fewer "
+                                          f"than {pref}")
+            continue
+        cands = [i for i in regular if _classes_below(sc, counts, i, st.grade, pref)]
+        if not cands:
+            continue
+        _, dur = _travel_rows(sc, [st] * len(cands), cands)
+        near = [(d, i) for d, i in zip(dur / 60.0, cands, strict=True) if d <= limit]
+        if near:
+            d, i = min(near)
+            yield _v("spread", st.id, f"shares a class at {s.school_id} while {i} "
+                                      f"({d:.0f} min) has a grade-{st.grade} class with fewer "
+                                      f"than {pref} LRC students")
+
+
+def check_unplaced(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: an unplaced student really had no seat: every class within reach is full."""
+    counts = _lrc_counts(plan)
+    cap, limit = sc.policy.max_lrc_per_class, sc.policy.max_home_school_minutes
+    tiers = plan.placement.tier_of()
+    regular = [x.id for x in sc.schools if x.kind is SchoolKind.REGULAR]
+    specials = [x.id for x in sc.schools if x.kind is SchoolKind.SPECIAL]
+    for u in plan.enrolment.unplaced:
+        st = sc.student_by_id.get(u.student_id)
+        if st is None:
+            yield _v("unplaced", u.student_id, "not in the scenario")
+            continue
+        tier = tiers.get(st.id)
+        if tier is None:
+            continue  # undecided tier: nothing to place by
+        if tier is Tier.SPECIAL:
+            if specials:
+                yield _v("unplaced", st.id, "special-school student unplaced while the "
+                                            "district has special schools")
+            continue
+        if tier is Tier.HOME:
+            yield _v("unplaced", st.id, "home-delivered students need no seat")
+            continue
+        cands = [i for i in regular if _classes_below(sc, counts, i, st.grade, cap)]
+        if not cands:
+            continue
+        _, dur = _travel_rows(sc, [st] * len(cands), cands)
+        near = [(d, i) for d, i in zip(dur / 60.0, cands, strict=True) if d <= limit]
+        if near:
+            d, i = min(near)
+            yield _v("unplaced", st.id, f"{i} ({d:.0f} min) has a free grade-{st.grade} seat")
+
+
+def seat_index(plan: Plan) -> dict[str, Seat]:
+    """Seats by student id."""
+    return {s.student_id: s for s in plan.enrolment.seats}
