@@ -168,6 +168,7 @@ def solve_enrolment(sc: Scenario, placement: PlacementResult,
         "lrc_travel_minutes_max": round(max((s.travel_minutes for s in lrc_seats), default=0), 1),
         "flow_arcs": int(len(model.net.tail)),
         "pricing_rounds": proof["rounds"],
+        "solver_seconds": proof["solver_seconds"],
         "optimality": proof["text"],
         "weights": {"extra_seat": weights.extra_seat,
                     "outside_catchment": weights.outside_catchment,
@@ -253,26 +254,27 @@ def _solve_lrc(sc: Scenario, students: list[Student], groups: _Groups,
     cand = _candidates(sc, students, groups, fixed_school, w, k)
     extra_k = np.full(len(students), k)
     rounds = 0
+    solver_s = 0.0
     while True:
         rounds += 1
         model = _network(sc, students, groups, w, cand)
         sol = solve_ortools(model.net) if opt.engine == "ortools" else solve_networkx(model.net)
+        solver_s += sol.seconds
+        proof: dict[str, object] = {"certified": False, "rounds": rounds,
+                                    "solver_seconds": round(solver_s, 3)}
         if not sol.optimal:
-            return sol, model, {"certified": False, "rounds": rounds,
-                                "text": f"solver failed: {sol.engine}"}
+            return sol, model, proof | {"text": f"solver failed: {sol.engine}"}
         pi = potentials(model.net, sol.flow)
         if pi is None:
-            return sol, model, {"certified": False, "rounds": rounds,
-                                "text": "residual graph has a negative cycle: not optimal"}
+            return sol, model, proof | {"text": "residual graph has a negative cycle"}
         need = _pricing(model, pi, cand, students, groups, w, fixed_school)
         if not need.size:
-            return sol, model, {"certified": True, "rounds": rounds,
-                                "text": "proven: residual potentials price every student-"
-                                        "school pair within reach at >= 0"}
+            return sol, model, proof | {"certified": True,
+                                        "text": "proven: residual potentials price every "
+                                                "student-school pair within reach at >= 0"}
         if rounds >= opt.max_rounds:
-            return sol, model, {"certified": False, "rounds": rounds,
-                                "text": f"{need.size} students still priced below 0 after "
-                                        f"{rounds} rounds"}
+            return sol, model, proof | {"text": f"{need.size} students still priced below 0 "
+                                                f"after {rounds} rounds"}
         extra_k[need] *= 4
         cand = _candidates(sc, students, groups, fixed_school, w, k, per_student=extra_k)
 

@@ -1,0 +1,16 @@
+"""Benchmark fixtures: generated districts are built once per session (seeded)."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from models.scenario import Scenario
+from scenarios.generator import generate
+
+SEED = 1
+
+
+@cache
+def district(preset: str, scale: float) -> Scenario:
+    """A generated district, cached across benchmarks of one session."""
+    return generate(preset, seed=SEED, scale=scale)
