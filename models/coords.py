@@ -87,23 +87,19 @@ def bd09_to_wgs84(lon: Coord, lat: Coord) -> tuple[Coord, Coord]:
     return _apply(lon, lat, lambda x, y: _gcj_to_wgs_raw(*_bd_to_gcj_raw(x, y)))
 
 
-_TO_WGS84: dict[str, _Transform] = {
-    "wgs84": lambda x, y: (x, y),
-    "gcj02": lambda x, y: _gcj_to_wgs_raw(x, y),
-    "bd09": lambda x, y: _gcj_to_wgs_raw(*_bd_to_gcj_raw(x, y)),
-}
-
-
 def to_wgs84(lon: Coord, lat: Coord, system: str) -> tuple[Coord, Coord]:
     """Convert from `system` ("wgs84", "gcj02" or "bd09") to WGS84."""
     # Accept the spellings people actually write ("GCJ-02", "BD09", " wgs84 ").
-    key = system.strip().lower().replace("-", "").replace("_", "") if isinstance(
-        system, str) else system
-    if key not in _TO_WGS84:
-        raise ValueError(
-            f"unknown coordinate system {system!r}; expected one of {', '.join(SYSTEMS)}"
-        )
-    return _apply(lon, lat, _TO_WGS84[key])
+    key = str(system).strip().lower().replace("-", "").replace("_", "")
+    if key == "wgs84":
+        return _apply(lon, lat, lambda x, y: (x, y))
+    if key == "gcj02":
+        return gcj02_to_wgs84(lon, lat)
+    if key == "bd09":
+        return bd09_to_wgs84(lon, lat)
+    raise ValueError(
+        f"unknown coordinate system {system!r}; expected one of {', '.join(SYSTEMS)}"
+    )
 
 
 # --- internals -------------------------------------------------------------------------

@@ -106,8 +106,8 @@ class Scenario:
                 detour_factor=self.policy.detour_factor, speed_kmh=self.policy.speed_kmh
             )
         if self.roads.suffix.lower() == ".graphml":
-            return RoadTravel.from_graphml(self.roads)
-        return RoadTravel.from_osm_xml(self.roads)
+            return RoadTravel.from_graphml(self.roads, largest_component=True)
+        return RoadTravel.from_osm_xml(self.roads, largest_component=True)
 
 
 def _duplicates(ids: Iterable[str]) -> dict[str, list[int]]:

@@ -190,7 +190,11 @@ def _limit(max_duration_s: float) -> float:
 
 
 def _positive(name: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+    try:
+        ok = math.isfinite(float(value)) and float(value) > 0
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
         raise ValueError(f"{name} must be positive, got {value}")
 
 
@@ -366,6 +370,7 @@ class _Csr:
 
     time: sparse.csr_matrix
     length: np.ndarray  # aligned with time.data
+    keys: np.ndarray  # row * n + col of each stored edge, ascending, for edge look-ups
 
     @classmethod
     def build(cls, n: int, rows: np.ndarray, cols: np.ndarray, time: np.ndarray,
@@ -378,26 +383,12 @@ class _Csr:
         # Built from raw arrays, never via coo/transpose, so zero-time edges (duplicate
         # node positions) stay explicit edges rather than being dropped as zeros.
         mat = sparse.csr_matrix((time, cols, indptr), shape=(n, n))
-        return cls(mat, length)
+        return cls(mat, length, rows.astype(np.int64) * n + cols)
 
     def edge_length(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Lengths of existing edges u->v."""
-        indptr, indices = self.time.indptr, self.time.indices
-        pos = indptr[u].astype(np.int64)
-        end = indptr[u + 1]
-        out = np.empty(len(u), np.float64)
-        todo = np.arange(len(u))
-        # Scan each row's few entries in lock-step: road nodes have a handful of edges, so
-        # this beats a binary search over all edges.
-        while len(todo):
-            p = pos[todo]
-            if (p >= end[todo]).any():
-                raise AssertionError("edge_length asked for an edge that does not exist")
-            hit = indices[p] == v[todo]
-            out[todo[hit]] = self.length[p[hit]]
-            todo = todo[~hit]
-            pos[todo] += 1
-        return out
+        n = self.time.shape[0]
+        return self.length[np.searchsorted(self.keys, u.astype(np.int64) * n + v)]
 
 
 class RoadTravel:
@@ -735,12 +726,15 @@ def _tree_lengths(pred: np.ndarray, g: _Csr) -> np.ndarray:
     parent = np.where(has, pred, cols).astype(np.int64)
     anc = (parent + (np.arange(c, dtype=np.int64) * n)[:, None]).ravel()
     acc = acc.ravel()
-    while True:
-        nxt = anc[anc]
-        if np.array_equal(nxt, anc):
-            break
-        acc += acc[anc]
-        anc = nxt
+    # Only entries whose ancestor is not yet a root keep working; with a dijkstra limit
+    # most entries are unreached roots and drop out before the first round.
+    active = np.flatnonzero(anc[anc] != anc)
+    while active.size:
+        up = anc[active]
+        acc[active] += acc[up]
+        anc[active] = anc[up]
+        up = anc[active]
+        active = active[anc[up] != up]
     return acc.reshape(c, n)
 
 
