@@ -127,18 +127,20 @@ def solve_enrolment(sc: Scenario, placement: PlacementResult,
         else:
             fixed_school[st.id] = cur.id  # enrolled in a school, class not yet known
             free.append(st)
+    kept: list[tuple[Student, str, int]] = []
     for key, sts in sorted(held.items()):
         sts.sort(key=lambda s: s.id)
         g = groups.index[(key[0], key[1])]
         pos = groups.class_index[g].index(key[2])
         for st in sts[: pol.max_lrc_per_class]:
             groups.occupancy[g][pos] += 1
-            seats.append(_seat(sc, st, key[0], key[2], incumbent=True))
+            kept.append((st, key[0], key[2]))
         for st in sts[pol.max_lrc_per_class:]:
             notes.append(f"{st.id}: class {key[0]}-{key[1]}-{key[2]} already had "
                          f"{pol.max_lrc_per_class} LRC students; placed afresh")
             free.append(st)
     free.sort(key=lambda s: s.id)
+    seats += _kept_seats(sc, kept, Tier.LRC)
 
     weights = Weights.for_policy(pol.max_home_school_minutes, pol.max_lrc_per_class,
                                  pol.preferred_lrc_per_class, len(free))
@@ -184,14 +186,17 @@ def solve_enrolment(sc: Scenario, placement: PlacementResult,
     return EnrolmentResult(summary, tuple(seats), tuple(unplaced), loads)
 
 
-def _seat(sc: Scenario, st: Student, school_id: str, class_index: int | None, *,
-          incumbent: bool, tier: Tier = Tier.LRC) -> Seat:
-    school = sc.school_by_id[school_id]
-    dist, dur = sc.travel.pairs(np.array([[st.lon, st.lat]]),
-                                np.array([[school.lon, school.lat]]))
-    return Seat(st.id, tier, school_id, st.grade, class_index,
-                round(float(dur[0]) / 60.0, 2), round(float(dist[0]) / 1000.0, 3),
-                st.catchment_school == school_id, incumbent)
+def _kept_seats(sc: Scenario, kept: list[tuple[Student, str, int | None]], tier: Tier
+                ) -> list[Seat]:
+    """Seats of incumbents who keep them, with their travel (one vectorised call)."""
+    if not kept:
+        return []
+    homes = np.array([[st.lon, st.lat] for st, _, _ in kept])
+    schools = np.array([[sc.school_by_id[i].lon, sc.school_by_id[i].lat] for _, i, _ in kept])
+    dist, dur = sc.travel.pairs(homes, schools)
+    return [Seat(st.id, tier, school_id, st.grade, idx, round(float(t) / 60.0, 2),
+                 round(float(d) / 1000.0, 3), st.catchment_school == school_id, True)
+            for (st, school_id, idx), d, t in zip(kept, dist, dur, strict=True)]
 
 
 @dataclass
@@ -357,9 +362,10 @@ def _candidates(sc: Scenario, students: list[Student], groups: _Groups,
     first = np.ones(len(s), bool)
     first[1:] = (s[1:] != s[:-1]) | (g[1:] != g[:-1])
     s, g, d, t = s[first], g[first], d[first], t[first]
-    catch = np.array([groups.keys[gg][0] == (fixed_school.get(students[ss].id)
-                                             or students[ss].catchment_school)
-                      for ss, gg in zip(s, g, strict=True)], bool)
+    home_group = np.full(n, -1, np.int64)
+    for i, gi in zip(extra_s, extra_g, strict=True):
+        home_group[i] = gi
+    catch = g == home_group[s]
     for i in range(n):  # a student restricted to one school needs no pricing
         if students[i].id in fixed_school:
             complete[i] = True
@@ -439,19 +445,25 @@ def _special_seats(sc: Scenario, tiers: dict[str, Tier | None], opt: EnrolmentOp
         unplaced.extend(Unplaced(st.id, Tier.SPECIAL, st.grade,
                                  "no special school in the district") for st in todo)
         return out
-    pts = np.array([[st.lon, st.lat] for st in todo])
-    dest = np.array([[s.lon, s.lat] for s in specials])
-    m = sc.travel.matrix(pts, dest)
-    for i, st in enumerate(todo):
+    kept: list[tuple[Student, str, int | None]] = []
+    new: list[Student] = []
+    for st in todo:
         cur = sc.school_by_id.get(st.current_school or "")
         if not opt.reshuffle and cur is not None and cur.kind is SchoolKind.SPECIAL:
-            j = specials.index(cur)
-            out.append(Seat(st.id, Tier.SPECIAL, cur.id, st.grade, st.current_class,
-                            round(float(m.duration_s[i, j]) / 60, 2),
-                            round(float(m.distance_m[i, j]) / 1000, 3), False, True))
-            continue
-        teaches = np.array([(s.id, st.grade) in sc.classes_by_school_grade for s in specials])
-        dur = np.where(teaches, m.duration_s[i], np.inf) if teaches.any() else m.duration_s[i]
+            kept.append((st, cur.id, st.current_class))
+        else:
+            new.append(st)
+    out += _kept_seats(sc, kept, Tier.SPECIAL)
+    if not new:
+        return out
+    pts = np.array([[st.lon, st.lat] for st in new])
+    dest = np.array([[s.lon, s.lat] for s in specials])
+    m = sc.travel.matrix(pts, dest)
+    teaches = {g: np.array([(s.id, g) in sc.classes_by_school_grade for s in specials])
+               for g in sc.policy.grades}
+    for i, st in enumerate(new):
+        t = teaches[st.grade]
+        dur = np.where(t, m.duration_s[i], np.inf) if t.any() else m.duration_s[i]
         j = int(np.argmin(dur))
         if not math.isfinite(float(m.duration_s[i, j])):
             unplaced.append(Unplaced(st.id, Tier.SPECIAL, st.grade,

@@ -188,3 +188,22 @@ def test_flow_matches_brute_force(schools: list[tuple[float, int]],
                   policy=Policy(max_home_school_minutes=limit))
     plan = plan_of(sc, candidates=1)  # one candidate: pricing must add the rest
     assert plan.enrolment.summary.objective == brute_force_cost(sc)
+
+
+def test_road_network_mode_plans_and_checks() -> None:
+    from dataclasses import replace
+
+    from conftest import DATA
+
+    from models.travel import RoadTravel
+
+    # Schools at nodes A and C of the tiny network, the student by node B.
+    sc = district([("A", 19.24, 1), ("C", 20.202, 1)], [("s1", 19.721, None)])
+    sc = replace(sc, roads=DATA / "roads" / "tiny.osm")
+    assert isinstance(sc.travel, RoadTravel)
+    plan = plan_of(sc)
+    (seat,) = plan.enrolment.seats
+    _, dur = sc.travel.pairs(np.array([[sc.students[0].lon, sc.students[0].lat]]),
+                             np.array([[sc.school_by_id[seat.school_id].lon,
+                                        sc.school_by_id[seat.school_id].lat]]))
+    assert seat.travel_minutes == pytest.approx(dur[0] / 60, abs=0.01)
