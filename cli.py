@@ -87,7 +87,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     options = PlanOptions(enrolment=EnrolmentOptions(reshuffle=args.reshuffle))
     plan = run_plan(sc, options)
     step("solved and checked")
-    save_plan(plan, sc, args.output)
+    save_plan(plan, sc, args.output, maps=not args.no_maps, lang=args.lang, tiles=args.tiles)
     step("written")
     print(plan_summary(plan))
     print(f"\nWritten to {args.output}")
@@ -110,6 +110,38 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.plan}: OK: every hard rule holds ({len(plan.enrolment.seats):,} seats, "
           f"{len(plan.enrolment.unplaced):,} unplaced)")
+    return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    """Re-render the maps and report of a written plan, in place."""
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    from maps.render import write_layers, write_maps
+    from models.io import load_scenario
+    from models.planio import read_plan
+
+    plan = read_plan(args.plan)
+    scenario = args.scenario
+    if scenario is None:
+        recorded = json.loads((args.plan / "plan.json").read_text(encoding="utf-8"))
+        if not recorded.get("scenario_path"):
+            raise InputError(f"{args.plan}/plan.json does not say which scenario it was made "
+                             "from: give --scenario DIR")
+        scenario = Path(recorded["scenario_path"])
+    sc = load_scenario(scenario)
+    tmp = Path(tempfile.mkdtemp(prefix=".map.", dir=args.plan))
+    try:
+        paths = write_layers(plan, sc, tmp) + write_maps(plan, sc, tmp, lang=args.lang,
+                                                         tiles=args.tiles)
+        for p in paths:  # each file replaced whole: a reader never sees half a map
+            os.replace(p, args.plan / p.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{args.plan}: " + ", ".join(p.name for p in paths))
     return 0
 
 
@@ -149,7 +181,19 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("-o", "--output", type=Path, required=True, help="plan folder to write")
     pl.add_argument("--reshuffle", action="store_true",
                     help="let students already enrolled be moved (default: they keep seats)")
+    pl.add_argument("--no-maps", action="store_true",
+                    help="skip map.html, map.png, map.svg and report.html (GIS layers stay)")
+    _map_options(pl)
     pl.set_defaults(func=cmd_plan)
+
+    mp = sub.add_parser("map", help="re-render the maps and report of a written plan",
+                        description="Draw map.html, map.png, map.svg, plan.gpkg and "
+                                    "report.html again from a plan folder.")
+    mp.add_argument("plan", type=Path, help="plan folder written by `lrcplan plan`")
+    mp.add_argument("--scenario", type=Path, default=None,
+                    help="scenario folder (default: the one recorded in plan.json)")
+    _map_options(mp)
+    mp.set_defaults(func=cmd_map)
 
     c = sub.add_parser("check", help="re-check a written plan; exit 1 on any violation",
                        description="Re-verify every hard rule from the plan files alone.")
@@ -157,6 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("plan", type=Path, help="plan folder written by `lrcplan plan`")
     c.set_defaults(func=cmd_check)
     return p
+
+
+def _map_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=["en", "zh"], default="en",
+                   help="labels of maps and report: English or Chinese (default en)")
+    p.add_argument("--tiles", action="store_true",
+                   help="add an online OpenStreetMap background to map.html (off: the map "
+                        "works offline)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -646,7 +646,8 @@ def load_scenario(folder: str | os.PathLike[str], *,
     scenario = Scenario(name=name, crs=crs, policy=policy, schools=items["schools"],
                     classes=items["classes"], students=items["students"],
                     teachers=items["teachers"], towns=items["towns"], roads=roads,
-                    standard=standard, locate=locate, notes=tuple(notes))
+                    standard=standard, locate=locate, notes=tuple(notes),
+                    source=folder.resolve())
     step("cross-checks")
     return scenario
 

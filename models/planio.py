@@ -1,7 +1,6 @@
-"""Write a Plan as CSV, JSON and GeoJSON files, and read it back for the checker.
+"""Write a Plan as CSV and JSON files, and read it back for the checker and the maps.
 
-Outputs carry pseudonymous student ids only. Homes appear only as coarse grid cells
-(`Policy.privacy_grid_m`), never as points.
+Outputs carry pseudonymous student ids only (maps/ draws homes only as grid cells).
 """
 
 from __future__ import annotations
@@ -9,12 +8,9 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from models.entities import Tier
 from models.errors import InputError
@@ -75,6 +71,7 @@ def write_plan(plan: Plan, sc: Scenario, folder: Path) -> None:
             for u in plan.enrolment.unplaced))
     doc = {
         "scenario": plan.scenario,
+        "scenario_path": str(sc.source) if sc.source else None,
         "created": plan.created,
         "options": plan.options,
         "stages": [_summary_dict(s) for s in plan.stages],
@@ -86,87 +83,6 @@ def write_plan(plan: Plan, sc: Scenario, folder: Path) -> None:
     }
     (folder / "plan.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n",
                                       encoding="utf-8")
-    for name, fc in plan_layers(plan, sc).items():
-        (folder / f"{name}.geojson").write_text(json.dumps(fc, ensure_ascii=False),
-                                                encoding="utf-8")
-
-
-# ------------------------------------------------------------------ GeoJSON layers
-def home_cells(sc: Scenario, student_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Grid-cell index (ix, iy) in the projected CRS of each student's home."""
-    pts = [sc.student_by_id[s] for s in student_ids]
-    x, y = sc.project(np.array([p.lon for p in pts]), np.array([p.lat for p in pts]))
-    g = sc.policy.privacy_grid_m
-    return np.floor(x / g).astype(np.int64), np.floor(y / g).astype(np.int64)
-
-
-def cell_polygon(sc: Scenario, ix: int, iy: int) -> list[list[float]]:
-    """The WGS84 ring of grid cell (ix, iy)."""
-    g = sc.policy.privacy_grid_m
-    xs = np.array([ix, ix + 1, ix + 1, ix, ix]) * g
-    ys = np.array([iy, iy, iy + 1, iy + 1, iy]) * g
-    inv = sc.projector.transform(xs, ys, direction="INVERSE")
-    return [[round(float(a), 6), round(float(b), 6)] for a, b in zip(*inv, strict=True)]
-
-
-def cell_centre(sc: Scenario, ix: int, iy: int) -> list[float]:
-    """The WGS84 centre of grid cell (ix, iy)."""
-    g = sc.policy.privacy_grid_m
-    lon, lat = sc.projector.transform((ix + 0.5) * g, (iy + 0.5) * g, direction="INVERSE")
-    return [round(float(lon), 6), round(float(lat), 6)]
-
-
-def _fc(features: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "FeatureCollection", "features": features}
-
-
-def plan_layers(plan: Plan, sc: Scenario) -> dict[str, dict[str, Any]]:
-    """GeoJSON layers: schools with loads, aggregated home-school flows, unplaced areas."""
-    loads = {x.school_id: x for x in plan.enrolment.schools}
-    schools = []
-    for s in sc.schools:
-        props: dict[str, Any] = {"id": s.id, "name": s.name, "town": s.town,
-                                 "kind": s.kind.value, "level": s.level.value,
-                                 "resource_room": s.resource_room}
-        if s.id in loads:
-            x = loads[s.id]
-            props |= {"lrc_students": x.lrc_students, "room_required": x.room_required,
-                      "resource_teachers_needed": x.resource_teachers_needed,
-                      "resource_teachers_present": x.resource_teachers_present}
-        schools.append({"type": "Feature", "properties": props,
-                        "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]}})
-
-    seats = list(plan.enrolment.seats)
-    flows: dict[tuple[int, int, str, str], list[float]] = defaultdict(list)
-    if seats:
-        ix, iy = home_cells(sc, [s.student_id for s in seats])
-        for s, a, b in zip(seats, ix, iy, strict=True):
-            flows[(int(a), int(b), s.school_id, s.tier.value)].append(s.travel_minutes)
-    flow_feats = []
-    for (a, b, school_id, tier), mins in sorted(flows.items()):
-        school = sc.school_by_id[school_id]
-        flow_feats.append({
-            "type": "Feature",
-            "properties": {"school_id": school_id, "tier": tier, "students": len(mins),
-                           "mean_travel_minutes": round(float(np.mean(mins)), 1),
-                           "max_travel_minutes": round(float(np.max(mins)), 1)},
-            "geometry": {"type": "LineString",
-                         "coordinates": [cell_centre(sc, a, b), [school.lon, school.lat]]}})
-
-    cells: dict[tuple[int, int], list[Unplaced]] = defaultdict(list)
-    un = [u for u in plan.enrolment.unplaced if u.student_id in sc.student_by_id]
-    if un:
-        ix, iy = home_cells(sc, [u.student_id for u in un])
-        for u, a, b in zip(un, ix, iy, strict=True):
-            cells[(int(a), int(b))].append(u)
-    unplaced_feats = [{
-        "type": "Feature",
-        "properties": {"students": len(us), "grades": sorted({u.grade for u in us}),
-                       "reasons": sorted({u.reason for u in us})},
-        "geometry": {"type": "Polygon", "coordinates": [cell_polygon(sc, a, b)]}}
-        for (a, b), us in sorted(cells.items())]
-    return {"schools": _fc(schools), "enrolment_flows": _fc(flow_feats),
-            "unplaced_areas": _fc(unplaced_feats)}
 
 
 # ------------------------------------------------------------------ reading back

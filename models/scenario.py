@@ -53,6 +53,7 @@ class Scenario:
     standard: EligibilityStandard = field(default_factory=default_standard)
     locate: Locator = field(default=default_locator, compare=False, repr=False)
     notes: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    source: Path | None = field(default=None, compare=False, repr=False)  # folder loaded
 
     def __post_init__(self) -> None:
         problems = cross_check(self)

@@ -477,6 +477,16 @@ class RoadTravel:
         return (f"RoadTravel({self.source!r}: {self.n_nodes} nodes, {self.n_edges} edges, "
                 f"access {self.access_speed_kmh:g} km/h)")
 
+    def segments(self) -> np.ndarray:
+        """Every road segment once (either direction) as lon/lat pairs, shape (m, 2, 2)."""
+        n = self._fwd.time.shape[0]
+        u, v = np.divmod(self._fwd.keys, n)
+        lo, hi = np.minimum(u, v), np.maximum(u, v)
+        pairs = np.unique(np.column_stack([lo, hi]), axis=0)
+        a, b = pairs[:, 0], pairs[:, 1]
+        return np.stack([np.column_stack([self.lon[a], self.lat[a]]),
+                         np.column_stack([self.lon[b], self.lat[b]])], axis=1)
+
     @property
     def n_nodes(self) -> int:
         """The number of nodes, including any without edges."""

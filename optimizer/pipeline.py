@@ -37,10 +37,19 @@ def run_plan(sc: Scenario, options: PlanOptions | None = None, *,
                 tuple(check(sc, plan)), plan.options)
 
 
-def save_plan(plan: Plan, sc: Scenario, out: str | os.PathLike[str]) -> Path:
-    """Write the plan folder atomically: nothing appears at `out` unless all is written."""
+def save_plan(plan: Plan, sc: Scenario, out: str | os.PathLike[str], *, maps: bool = True,
+              lang: str = "en", tiles: bool = False) -> Path:
+    """Write the plan folder atomically: tables, GIS layers and, unless told not to, maps.
+
+    Nothing appears at `out` unless everything was written.
+    """
+    from maps.render import write_layers, write_maps
+
     with atomic_folder(out) as tmp:
         write_plan(plan, sc, tmp)
+        write_layers(plan, sc, tmp)
+        if maps:
+            write_maps(plan, sc, tmp, lang=lang, tiles=tiles)
     return Path(out)
 
 
