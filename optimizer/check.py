@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from models.entities import SchoolKind, Student, Tier
-from models.plan import Plan, Seat, Violation
+from models.plan import Plan, Violation
 from models.scenario import Scenario
 from optimizer.placement import decide
 
@@ -174,6 +174,17 @@ def _classes_below(sc: Scenario, counts: Counter[tuple[str, int, int | None]], s
             if counts[(school, grade, c.index)] < level]
 
 
+def _nearest_below(sc: Scenario, counts: Counter[tuple[str, int, int | None]], st: Student,
+                   level: int, regular: list[str], limit: float) -> tuple[float, str] | None:
+    """(minutes, school) of the nearest school within reach with a grade class below level."""
+    cands = [i for i in regular if _classes_below(sc, counts, i, st.grade, level)]
+    if not cands:
+        return None
+    _, dur = _travel_rows(sc, [st] * len(cands), cands)
+    near = [(d, i) for d, i in zip(dur / 60.0, cands, strict=True) if d <= limit]
+    return min(near) if near else None
+
+
 def check_catchment(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     """Hard: placed outside the catchment school only when it has no seat within reach."""
     counts = _lrc_counts(plan)
@@ -219,13 +230,9 @@ def check_spread(sc: Scenario, plan: Plan) -> Iterable[Violation]:
                                           f"LRC students while class {emptier[0]} has fewer "
                                           f"than {pref}")
             continue
-        cands = [i for i in regular if _classes_below(sc, counts, i, st.grade, pref)]
-        if not cands:
-            continue
-        _, dur = _travel_rows(sc, [st] * len(cands), cands)
-        near = [(d, i) for d, i in zip(dur / 60.0, cands, strict=True) if d <= limit]
+        near = _nearest_below(sc, counts, st, pref, regular, limit)
         if near:
-            d, i = min(near)
+            d, i = near
             yield _v("spread", st.id, f"shares a class at {s.school_id} while {i} "
                                       f"({d:.0f} min) has a grade-{st.grade} class with fewer "
                                       f"than {pref} LRC students")
@@ -254,16 +261,8 @@ def check_unplaced(sc: Scenario, plan: Plan) -> Iterable[Violation]:
         if tier is Tier.HOME:
             yield _v("unplaced", st.id, "home-delivered students need no seat")
             continue
-        cands = [i for i in regular if _classes_below(sc, counts, i, st.grade, cap)]
-        if not cands:
-            continue
-        _, dur = _travel_rows(sc, [st] * len(cands), cands)
-        near = [(d, i) for d, i in zip(dur / 60.0, cands, strict=True) if d <= limit]
+        near = _nearest_below(sc, counts, st, cap, regular, limit)
         if near:
-            d, i = min(near)
+            d, i = near
             yield _v("unplaced", st.id, f"{i} ({d:.0f} min) has a free grade-{st.grade} seat")
 
-
-def seat_index(plan: Plan) -> dict[str, Seat]:
-    """Seats by student id."""
-    return {s.student_id: s for s in plan.enrolment.seats}

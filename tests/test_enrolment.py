@@ -207,3 +207,13 @@ def test_road_network_mode_plans_and_checks() -> None:
                              np.array([[sc.school_by_id[seat.school_id].lon,
                                         sc.school_by_id[seat.school_id].lat]]))
     assert seat.travel_minutes == pytest.approx(dur[0] / 60, abs=0.01)
+
+
+def test_same_input_same_plan() -> None:
+    from scenarios.generator import generate
+
+    sc = generate("binhai", seed=4, scale=0.5)
+    a = run_plan(sc, created="x")
+    b = run_plan(generate("binhai", seed=4, scale=0.5), created="x")
+    assert a.enrolment.seats == b.enrolment.seats and a.violations == b.violations == ()
+    assert a.placement.decisions == b.placement.decisions
