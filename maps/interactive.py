@@ -107,6 +107,16 @@ _LEGEND = Template("""
 """)
 
 
+class _MetricScale(MacroElement):
+    """A metric-only scale bar (folium's own adds miles)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false, position: "bottomright"})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}""")
+
+
 class _Overlay(MacroElement):
     """Title and legend boxes drawn over the map."""
 
@@ -142,9 +152,7 @@ def build_map(layers: list[Layer], sc: Scenario, plan: Plan, *, lang: str = "en"
         ).add_to(group)
         group.add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    m.get_root().script.add_child(Element(
-        f"L.control.scale({{metric: true, imperial: false, position: 'bottomright'}})"
-        f".addTo({m.get_name()});"))
+    _MetricScale().add_to(m)
     m.fit_bounds(bounds)
     d = plan.enrolment.summary.details
     title = f"{label('report_title', lang)} — {sc.name}"

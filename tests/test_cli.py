@@ -23,7 +23,7 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_help_of_every_command() -> None:
-    for cmd in ("generate", "validate", "info", "plan", "check"):
+    for cmd in ("generate", "validate", "info", "plan", "check", "map"):
         r = run(cmd, "--help")
         assert r.returncode == 0 and "usage: lrcplan " + cmd in r.stdout
 
@@ -89,7 +89,7 @@ def test_plan_then_check_then_tamper(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "Check: OK" in text and "enrolment  optimal" in text
     for name in ("placement.csv", "enrolment.csv", "schools.csv", "unplaced.csv",
                  "plan.json", "schools.geojson", "enrolment_flows.geojson",
-                 "unplaced_areas.geojson"):
+                 "unplaced_areas.geojson", "plan.gpkg", "map.html", "report.html"):
         assert (out / name).is_file(), name
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
     assert main(["check", str(DEMO), str(out)]) == 0
@@ -120,14 +120,25 @@ def test_outputs_never_hold_a_home_location_or_a_name(tmp_path: Path) -> None:
     out = tmp_path / "plan"
     assert main(["plan", str(src), "-o", str(out)]) == 0
     sc = load_scenario(DEMO)
-    # Exact values as the scenario holds them; grid cells are rounded elsewhere.
-    homes = {repr(s.lon) for s in sc.students} | {repr(s.lat) for s in sc.students}
-    schools = {repr(s.lon) for s in sc.schools} | {repr(s.lat) for s in sc.schools}
+    # A home is leaked when both its exact lon and lat appear in one file (a single number
+    # may coincide with a town vertex rounded to the same 6 decimals).
+    schools = {(s.lon, s.lat) for s in sc.schools}
+    homes = [(repr(s.lon), repr(s.lat)) for s in sc.students if (s.lon, s.lat) not in schools]
     for path in out.iterdir():
+        if path.suffix in (".png", ".gpkg"):
+            continue  # pixels, and the GeoPackage checked by its geometries below
         text = path.read_text()
         assert "Student Name" not in text, path.name
-        for token in homes - schools:
-            assert token not in text, f"{path.name} holds a home coordinate {token}"
+        for lon, lat in homes:
+            assert not (lon in text and lat in text), f"{path.name} holds home {lon}, {lat}"
+    import pyogrio
+    import shapely
+
+    home_points = {(s.lon, s.lat) for s in sc.students}
+    for name, _ in pyogrio.list_layers(out / "plan.gpkg"):
+        frame = pyogrio.read_dataframe(out / "plan.gpkg", layer=name)
+        coords = {tuple(c) for c in shapely.get_coordinates(frame.geometry.values)}
+        assert not coords & home_points, f"plan.gpkg layer {name} holds a home location"
 
 
 def test_readme_and_ci_share_the_test_command() -> None:

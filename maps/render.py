@@ -1,0 +1,36 @@
+"""Everything a plan folder shows: GIS layers always; map.html, map.png/svg, report.html."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from maps.export import write_geojson, write_geopackage
+from maps.labels import LANGS
+from maps.layers import build_layers
+from models.errors import InputError
+from models.plan import Plan
+from models.scenario import Scenario
+
+
+def write_layers(plan: Plan, sc: Scenario, folder: Path) -> list[Path]:
+    """Every layer as `<layer>.geojson` plus all of them in `plan.gpkg`."""
+    layers = build_layers(sc, plan, include_empty=True)
+    paths = write_geojson(layers, folder)
+    return [*paths, write_geopackage([lay for lay in layers if len(lay.frame)],
+                                     folder / "plan.gpkg")]
+
+
+def write_maps(plan: Plan, sc: Scenario, folder: Path, *, lang: str = "en",
+               tiles: bool = False) -> list[Path]:
+    """`map.html`, `map.png`, `map.svg` and `report.html` into folder."""
+    from maps.interactive import write_map
+    from maps.report import write_report
+    from maps.static import draw_static, write_static
+
+    if lang not in LANGS:
+        raise InputError(f"unknown language {lang!r} (expected one of {', '.join(LANGS)})")
+    layers = build_layers(sc, plan, lang=lang)
+    html = write_map(layers, sc, plan, folder, lang=lang, tiles=tiles)
+    png, svg = write_static(draw_static(layers, sc, plan, lang=lang), folder)
+    report = write_report(plan, sc, layers, folder, lang=lang, map_png=png.read_bytes())
+    return [html, png, svg, report]
