@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from models.entities import SchoolKind, Student, Tier
-from models.plan import Plan, Violation
+from models.plan import Plan, Seat, Violation
 from models.scenario import Scenario
 from optimizer.placement import decide
 
@@ -23,7 +23,7 @@ def check(sc: Scenario, plan: Plan) -> list[Violation]:
     """All violations of the hard rules in a plan (empty when the plan is valid)."""
     out: list[Violation] = []
     for rule in (check_tiers, check_seats, check_class_cap, check_travel, check_incumbents,
-                 check_catchment, check_spread, check_unplaced):
+                 check_catchment, check_priority, check_spread, check_unplaced):
         out.extend(rule(sc, plan))
     return out
 
@@ -145,9 +145,9 @@ def _kept_incumbents(sc: Scenario, plan: Plan) -> dict[str, tuple[str, int | Non
         if school is None:
             continue
         if tiers.get(st.id) is Tier.LRC and school.kind is SchoolKind.REGULAR:
-            if st.current_class is None:
-                out[st.id] = (school.id, None)
-            else:
+            # Enrolled without a class: that school is the student's home school, checked
+            # by check_catchment (kept where it has a seat).
+            if st.current_class is not None:
                 by_class[(school.id, st.grade, st.current_class)].append(st.id)
         elif tiers.get(st.id) is Tier.SPECIAL and school.kind is SchoolKind.SPECIAL:
             out[st.id] = (school.id, None)
@@ -185,30 +185,86 @@ def _nearest_below(sc: Scenario, counts: Counter[tuple[str, int, int | None]], s
     return min(near) if near else None
 
 
+def _home_schools(sc: Scenario, plan: Plan) -> dict[str, tuple[str, bool]]:
+    """Each LRC student's first-choice school and whether it is kept whatever the travel.
+
+    A student enrolled in a regular school without a known class keeps that school (no
+    new journey); everyone else has the catchment school, within the travel limit.
+    """
+    tiers = plan.placement.tier_of()
+    out: dict[str, tuple[str, bool]] = {}
+    for st in sc.students:
+        if tiers.get(st.id) is not Tier.LRC:
+            continue
+        cur = sc.school_by_id.get(st.current_school or "")
+        if (not plan.options.get("reshuffle") and cur is not None
+                and cur.kind is SchoolKind.REGULAR and st.current_class is None):
+            out[st.id] = (cur.id, True)
+        elif st.catchment_school in sc.school_by_id:
+            out[st.id] = (st.catchment_school, False)  # type: ignore[index]
+    return out
+
+
 def check_catchment(sc: Scenario, plan: Plan) -> Iterable[Violation]:
-    """Hard: placed outside the catchment school only when it has no seat within reach."""
+    """Hard: placed away from the home school only when it has no seat (within reach)."""
     counts = _lrc_counts(plan)
     cap, limit = sc.policy.max_lrc_per_class, sc.policy.max_home_school_minutes
-    todo = [s for s in plan.enrolment.seats if s.tier is Tier.LRC and not s.incumbent]
-    pairs = [(s, sc.student_by_id[s.student_id]) for s in todo
-             if s.student_id in sc.student_by_id]
-    pairs = [(s, st) for s, st in pairs if st.catchment_school
-             and st.catchment_school != s.school_id and st.catchment_school in sc.school_by_id
-             and _classes_below(sc, counts, st.catchment_school, st.grade, cap)]
+    home = _home_schools(sc, plan)
+    pairs = [(s, sc.student_by_id[s.student_id], *home[s.student_id])
+             for s in plan.enrolment.seats
+             if s.tier is Tier.LRC and not s.incumbent and s.student_id in home]
+    pairs = [(s, st, h, kept) for s, st, h, kept in pairs
+             if h != s.school_id and _classes_below(sc, counts, h, st.grade, cap)]
     if not pairs:
         return
-    _, dur = _travel_rows(sc, [st for _, st in pairs], [st.catchment_school for _, st in pairs])
-    for (s, st), d in zip(pairs, dur / 60.0, strict=True):
-        if d <= limit:
-            yield _v("catchment", st.id, f"seated at {s.school_id} while catchment school "
-                                         f"{st.catchment_school} ({d:.0f} min) has a free "
-                                         f"grade-{st.grade} seat")
+    _, dur = _travel_rows(sc, [p[1] for p in pairs], [p[2] for p in pairs])
+    for (s, st, h, kept), d in zip(pairs, dur / 60.0, strict=True):
+        if kept or d <= limit:
+            what = "the school the student is enrolled in" if kept else "catchment school"
+            yield _v("catchment", st.id, f"seated at {s.school_id} while {what} {h} "
+                                         f"({d:.0f} min) has a free grade-{st.grade} seat")
+
+
+def check_priority(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: a school's own catchment students come before newcomers from elsewhere.
+
+    A student kept from a full home school must not be out-ranked there by a student for
+    whom it is not the home school, where the two could simply exchange seats (or the
+    newcomer could give the seat up to an unplaced home student).
+    """
+    limit = sc.policy.max_home_school_minutes
+    home = _home_schools(sc, plan)
+    seat_of = {s.student_id: s for s in plan.enrolment.seats}
+    newcomers: dict[tuple[str, int], list[Seat]] = defaultdict(list)
+    for s in plan.enrolment.seats:
+        if s.tier is Tier.LRC and not s.incumbent and home.get(s.student_id, ("",))[0] != \
+                s.school_id:
+            newcomers[(s.school_id, s.grade)].append(s)
+    displaced = [sid for sid, (h, _) in home.items() if (h, sc.student_by_id[sid].grade)
+                 in newcomers and getattr(seat_of.get(sid), "school_id", None) != h
+                 and not getattr(seat_of.get(sid), "incumbent", False)]
+    for sid in sorted(displaced):
+        st = sc.student_by_id[sid]
+        h, kept = home[sid]
+        _, to_home = _travel_rows(sc, [st], [h])
+        if not kept and to_home[0] / 60.0 > limit:
+            continue
+        mine = seat_of.get(sid)
+        for o in newcomers[(h, st.grade)]:
+            if mine is not None:
+                other = sc.student_by_id[o.student_id]
+                _, back = _travel_rows(sc, [other], [mine.school_id])
+                if back[0] / 60.0 > limit:
+                    continue  # the newcomer could not take the home student's seat
+            yield _v("priority", sid, f"{o.student_id} from elsewhere holds a grade-{st.grade}"
+                                      f" seat at {h}, {sid}'s home school; they could swap")
+            break
 
 
 def check_spread(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     """Hard: an LRC seat beyond the preferred number only if no class within reach is emptier.
 
-    For a student in the catchment school the choice is within that school; elsewhere it
+    For a student in the home (catchment) school the choice is within that school; elsewhere it
     covers every class of the grade within the travel limit. Incumbents are exempt.
     """
     pref, limit = sc.policy.preferred_lrc_per_class, sc.policy.max_home_school_minutes
@@ -220,9 +276,10 @@ def check_spread(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     if not todo:
         return
     regular = [x.id for x in sc.schools if x.kind is SchoolKind.REGULAR]
+    home = _home_schools(sc, plan)
     for s in todo:
         st = sc.student_by_id[s.student_id]
-        if st.catchment_school == s.school_id:
+        if home.get(st.id, ("",))[0] == s.school_id:
             emptier = _classes_below(sc, counts, s.school_id, st.grade, pref)
             if emptier:
                 yield _v("spread", st.id, f"class {s.class_index} of {s.school_id} has "

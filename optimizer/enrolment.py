@@ -60,7 +60,8 @@ class EnrolmentOptions:
 class Weights:
     """Integer costs that make the objective lexicographic (see the module docstring)."""
 
-    travel_max_s: int  # the travel limit; every travel cost is at most this
+    limit_s: float  # the travel limit, seconds: no new seat further than this
+    travel_max_s: int  # every travel cost is at most this (limit rounded up)
     extra_seat: int  # each LRC seat beyond the preferred number in a class
     outside_catchment: int
     unplaced: int
@@ -68,13 +69,18 @@ class Weights:
     @classmethod
     def for_policy(cls, max_minutes: float, max_per_class: int, preferred: int,
                    n_students: int) -> Weights:
-        """Weights for a policy and a number of students to place."""
+        """Weights for a policy and a number of students to place.
+
+        Each weight outweighs everything below it for any one student and for any two
+        students exchanging seats (hence the factors 2); `unplaced` outweighs every
+        rearrangement of all the others.
+        """
         t = math.ceil(max_minutes * 60)
-        extra = t + 1
+        extra = 2 * t + 1
         worst_seat = (max_per_class - preferred) * extra
-        catch = worst_seat + t + 1
+        catch = 2 * (worst_seat + t) + 1
         unplaced = (n_students + 1) * (catch + worst_seat + t + 1)
-        return cls(t, extra, catch, unplaced)
+        return cls(max_minutes * 60.0, t, extra, catch, unplaced)
 
 
 @dataclass
@@ -125,7 +131,9 @@ def solve_enrolment(sc: Scenario, placement: PlacementResult,
         elif st.current_class is not None:
             held[(cur.id, st.grade, st.current_class)].append(st)
         else:
-            fixed_school[st.id] = cur.id  # enrolled in a school, class not yet known
+            # Enrolled in a school, class not known: that school comes first, like a
+            # catchment school; if it has no seat the student is placed like anyone else.
+            fixed_school[st.id] = cur.id
             free.append(st)
     kept: list[tuple[Student, str, int]] = []
     for key, sts in sorted(held.items()):
@@ -145,7 +153,7 @@ def solve_enrolment(sc: Scenario, placement: PlacementResult,
     weights = Weights.for_policy(pol.max_home_school_minutes, pol.max_lrc_per_class,
                                  pol.preferred_lrc_per_class, len(free))
     sol, model, proof = _solve_lrc(sc, free, groups, fixed_school, weights, opt)
-    seats += model.seats(sol, groups, free, set(fixed_school))
+    seats += model.seats(sol, groups, free, fixed_school)
     for i in np.flatnonzero(~model.placed(sol)):
         st = free[int(i)]
         unplaced.append(Unplaced(st.id, Tier.LRC, st.grade, model.reason(int(i), sc, st)))
@@ -220,7 +228,7 @@ class _LrcModel:
         return unplaced_arcs == 0
 
     def seats(self, sol: FlowSolution, groups: _Groups, students: list[Student],
-              kept_school: set[str]) -> list[Seat]:
+              kept_school: dict[str, str]) -> list[Seat]:
         """Seats from the flow, spreading each group's students over its emptiest classes."""
         a0 = self.first_cand_arc
         used = np.flatnonzero(sol.flow[a0: a0 + len(self.cand_student)] > 0)
@@ -238,7 +246,8 @@ class _LrcModel:
                 out.append(Seat(st.id, Tier.LRC, school, st.grade, groups.class_index[g][pos],
                                 round(float(self.cand_dur[arc]) / 60.0, 2),
                                 round(float(self.cand_dist[arc]) / 1000.0, 3),
-                                st.catchment_school == school, st.id in kept_school))
+                                st.catchment_school == school,
+                                kept_school.get(st.id) == school))
         return out
 
     def reason(self, i: int, sc: Scenario, st: Student) -> str:
@@ -309,8 +318,7 @@ def _candidates(sc: Scenario, students: list[Student], groups: _Groups,
     reach = np.zeros(n, np.int64)
     by_grade: dict[int, list[int]] = defaultdict(list)
     for i, st in enumerate(students):
-        if st.id not in fixed_school:
-            by_grade[st.grade].append(i)
+        by_grade[st.grade].append(i)
     for grade, idx_list in sorted(by_grade.items()):
         gidx = [gi for gi, key in enumerate(groups.keys) if key[1] == grade]
         if not gidx:
@@ -321,7 +329,7 @@ def _candidates(sc: Scenario, students: list[Student], groups: _Groups,
         for kk in np.unique(ks[idx]):
             sub = idx[ks[idx] == kk]
             kq = int(min(kk, len(gidx)))
-            near = sc.travel.nearest(pts[sub], dest, k=kq, max_duration_s=w.travel_max_s)
+            near = sc.travel.nearest(pts[sub], dest, k=kq, max_duration_s=w.limit_s)
             counts = np.bincount(near.origin, minlength=len(sub))
             reach[sub] = counts
             full = counts == kq
@@ -331,8 +339,9 @@ def _candidates(sc: Scenario, students: list[Student], groups: _Groups,
             kth[sub] = last
             gsel = np.array(gidx)[near.dest]
             parts.append((sub[near.origin], gsel, near.distance_m, near.duration_s))
-    # The catchment school (and a fixed school) always gets an arc, within reach or not
-    # for a fixed school, within reach for a catchment school.
+    # The home school always gets an arc: the school a student is enrolled in (within
+    # reach or not: keeping a seat is not a new journey), else the catchment school
+    # within reach.
     extra_s, extra_g = [], []
     for i, st in enumerate(students):
         target = fixed_school.get(st.id) or st.catchment_school
@@ -346,7 +355,7 @@ def _candidates(sc: Scenario, students: list[Student], groups: _Groups,
                           sc.school_by_id[groups.keys[g][0]].lat] for g in eg])
         dist, dur = sc.travel.pairs(pts[es], dest)
         fixed = np.array([students[i].id in fixed_school for i in es], bool)
-        keep = fixed | (dur <= w.travel_max_s)
+        keep = fixed | (dur <= w.limit_s)
         parts.append((es[keep], eg[keep], dist[keep], dur[keep]))
     if parts:
         s = np.concatenate([p[0] for p in parts]).astype(np.int64)
@@ -366,9 +375,6 @@ def _candidates(sc: Scenario, students: list[Student], groups: _Groups,
     for i, gi in zip(extra_s, extra_g, strict=True):
         home_group[i] = gi
     catch = g == home_group[s]
-    for i in range(n):  # a student restricted to one school needs no pricing
-        if students[i].id in fixed_school:
-            complete[i] = True
     return _Cand(s, g, d, t, catch, complete, kth, reach)
 
 

@@ -109,3 +109,17 @@ def test_tier_against_the_standard(case: tuple[Scenario, Plan]) -> None:
                       if d.student_id == "s1" else d for d in plan.placement.decisions)
     bad = replace(plan, placement=replace(plan.placement, decisions=decisions))
     assert {"tier", "seat"} <= rules(sc, bad)
+
+
+def test_priority_of_home_students() -> None:
+    sc = district([("A", 0, 1), ("B", 2, 1)], [("h1", 0.5, "A"), ("h2", 0.6, "A"),
+                                               ("n1", 1.0, "B")])
+    plan = run_plan(sc)
+    assert check(sc, plan) == []
+    # n1 (catchment B) takes h2's place at A; h2 goes to B: they could simply swap back.
+    seats = [replace(s, school_id="A", class_index=1, catchment=False)
+             if s.student_id == "n1" else
+             replace(s, school_id="B", class_index=1, catchment=False)
+             if s.student_id == "h2" else s for s in plan.enrolment.seats]
+    found = rules(sc, with_seats(plan, seats))
+    assert "priority" in found

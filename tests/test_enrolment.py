@@ -152,7 +152,7 @@ def brute_force_cost(sc: Scenario) -> int:
     for i, s in enumerate(students):
         opts: list[tuple[int | None, int]] = [(None, w.unplaced)]
         for j, c in enumerate(classes):
-            if dur[i, j] <= w.travel_max_s and c.grade == s.grade:
+            if dur[i, j] <= w.limit_s and c.grade == s.grade:
                 t = int(min(np.rint(dur[i, j]), w.travel_max_s))
                 opts.append((j, t + (0 if c.school_id == s.catchment_school
                                      else w.outside_catchment)))
@@ -217,3 +217,24 @@ def test_same_input_same_plan() -> None:
     b = run_plan(generate("binhai", seed=4, scale=0.5), created="x")
     assert a.enrolment.seats == b.enrolment.seats and a.violations == b.violations == ()
     assert a.placement.decisions == b.placement.decisions
+
+
+def test_enrolled_without_class_keeps_the_school_or_is_placed_elsewhere() -> None:
+    from dataclasses import replace
+
+    sc = district([("A", 0, 1), ("B", 3, 1)], [("e1", 0, "B"), ("e2", 0, "B"), ("e3", 0, "B")])
+    sc = replace(sc, students=tuple(replace(s, current_school="A") for s in sc.students))
+    plan = plan_of(sc)
+    got = where(plan)
+    assert sorted(got.values()) == [("A", 1), ("A", 1), ("B", 1)]
+    kept = {s.student_id for s in plan.enrolment.seats if s.incumbent}
+    assert kept == {sid for sid, (school, _) in got.items() if school == "A"}
+
+
+def test_home_students_come_before_newcomers() -> None:
+    # Found in review: weights that only beat one student's travel let three students'
+    # savings push s2 out of its catchment school K1.
+    sc = district([("K0", 12.3134, 1), ("K1", 32.1410, 1), ("K2", 4.8481, 2)],
+                  [("s0", 28.8244, "K2"), ("s1", 7.9830, "K2"), ("s2", 16.2070, "K1"),
+                   ("s3", 17.8035, "K0"), ("s4", 33.5063, None)])
+    assert where(plan_of(sc))["s2"] == ("K1", 1)
