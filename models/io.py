@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import io
 import json
 import math
 import os
@@ -11,7 +13,7 @@ import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,7 @@ class RawTable:
     rows: list[dict[str, str | None]]
     row_numbers: list[int]
     geometries: list[Any] | None = None  # shapely geometries (WGS84) for geo formats
+    problems: list[Problem] = field(default_factory=list)  # header and row-shape problems
 
 
 def _clean(value: Any) -> str | None:
@@ -70,6 +73,8 @@ def _clean(value: Any) -> str | None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dt.time):  # Excel stores a typed "08:00" as a time of day
+        return value.strftime("%H:%M")
     if isinstance(value, float):
         if math.isnan(value):
             return None
@@ -105,18 +110,35 @@ def _read_csv(path: Path) -> RawTable:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = raw.decode("gb18030")
-    reader = csv.reader(text.splitlines())
+    # csv.reader on a stream (not splitlines) keeps U+2028 and the like inside cells.
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         raise InputError(f"{path.name}: the file is empty (no header row)") from None
+    problems = _header_problems(path.name, header)
     rows, numbers = [], []
-    for n, values in enumerate(reader, start=2):
+    for values in reader:
+        n = reader.line_num
         if not any(v.strip() for v in values):
             continue
+        if len(values) > len(header) and any(v.strip() for v in values[len(header):]):
+            problems.append(Problem(path.name, n, None, f"{len(values)} cells but the header "
+                                                        f"has {len(header)} columns"))
         rows.append({h: _clean(v) for h, v in zip(header, values, strict=False)})
         numbers.append(n)
-    return RawTable(path.name, header, rows, numbers)
+    return RawTable(path.name, header, rows, numbers, problems=problems)
+
+
+def _header_problems(file: str, header: list[str]) -> list[Problem]:
+    """A column named twice would silently shadow the first: report it."""
+    seen: set[str] = set()
+    out = []
+    for h in header:
+        if h and h in seen:
+            out.append(Problem(file, 1, h, "column appears twice in the header"))
+        seen.add(h)
+    return out
 
 
 def _read_xlsx(path: Path) -> RawTable:
@@ -138,7 +160,8 @@ def _read_xlsx(path: Path) -> RawTable:
             numbers.append(n)
     finally:
         wb.close()
-    return RawTable(path.name, header, rows, numbers)
+    return RawTable(path.name, header, rows, numbers,
+                    problems=_header_problems(path.name, header))
 
 
 def _geo_rows(name: str, props: list[dict[str, Any]], geoms: list[Any]) -> RawTable:
@@ -151,8 +174,10 @@ def _geo_rows(name: str, props: list[dict[str, Any]], geoms: list[Any]) -> RawTa
     for row, g in zip(rows, geoms, strict=True):
         # Point layers give lon/lat by geometry where the columns are absent.
         if g is not None and g.geom_type == "Point":
-            row.setdefault("lon", repr(g.x))
-            row.setdefault("lat", repr(g.y))
+            if row.get("lon") is None:
+                row["lon"] = repr(g.x)
+            if row.get("lat") is None:
+                row["lat"] = repr(g.y)
     if any(g is not None and g.geom_type == "Point" for g in geoms):
         columns += [c for c in ("lon", "lat") if c not in columns]
     return RawTable(name, columns, rows, list(range(1, len(rows) + 1)), geoms)
@@ -539,7 +564,7 @@ def _read_toml(folder: Path, problems: list[Problem]) -> dict[str, Any]:
         problems.append(Problem("scenario.toml", None, None, "file is missing"))
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # Notepad writes a BOM
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         problems.append(Problem("scenario.toml", None, None, f"not valid TOML: {exc}"))
         return {}
@@ -550,6 +575,11 @@ def _read_toml(folder: Path, problems: list[Problem]) -> dict[str, Any]:
 
 
 def _policy(data: dict[str, Any], problems: list[Problem]) -> Policy:
+    for key in ("policy", "week"):
+        if key in data and not isinstance(data[key], dict):
+            problems.append(Problem("scenario.toml", None, key,
+                                    f"expected a table [{key}], got {data[key]!r}"))
+            data = {k: v for k, v in data.items() if k != key}
     table = dict(data.get("policy") or {})
     for key, value in (data.get("week") or {}).items():
         if key not in WEEK_KEYS:
@@ -608,6 +638,7 @@ def load_scenario(folder: str | os.PathLike[str], *,
     notes: list[str] = []
     for table, path in paths.items():
         raw = read_table(path)
+        problems.extend(raw.problems)
         private = sorted(PRIVATE_COLUMNS & set(raw.columns)) if table == "students" else []
         if private:
             notes.append(f"{raw.file}: column(s) {', '.join(private)} ignored: personal "
@@ -648,6 +679,11 @@ def load_scenario(folder: str | os.PathLike[str], *,
                     teachers=items["teachers"], towns=items["towns"], roads=roads,
                     standard=standard, locate=locate, notes=tuple(notes),
                     source=folder.resolve())
+    if roads is not None:
+        try:  # a broken road file is found by `validate`, not half-way through a plan
+            _ = scenario.travel
+        except InputError as exc:
+            raise ScenarioError([Problem(roads.name, None, None, str(exc))]) from None
     step("cross-checks")
     return scenario
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,11 @@ def parse_hhmm(text: str) -> int:
     if not (0 <= h <= 24 and 0 <= m < 60) or h * 60 + m > 24 * 60:
         raise ValueError(f"expected a time HH:MM, got {text!r}")
     return h * 60 + m
+
+
+# Upper limits that keep a mistyped value from breaking the solvers' integer arithmetic.
+_UPPER = {"max_home_school_minutes": 24 * 60.0, "speed_kmh": 300.0, "detour_factor": 10.0,
+          "district_margin_km": 1000.0, "privacy_grid_m": 100_000.0}
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,13 @@ class Policy:
             "district_margin_km",
             "privacy_grid_m",
         ):
-            if not getattr(self, name) > 0:
-                out.append(f"{name} must be positive, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if not (value > 0 and math.isfinite(value)):
+                out.append(f"{name} must be a positive finite number, got {value}")
+        for name, top in _UPPER.items():
+            value = getattr(self, name)
+            if math.isfinite(value) and value > top:
+                out.append(f"{name} must be at most {top:g}, got {value:g}")
         if self.resource_teachers_base < 0 or self.itinerant_weekly_min_lrc < 0:
             out.append("resource_teachers_base and itinerant_weekly_min_lrc must be >= 0")
         if self.preferred_lrc_per_class > self.max_lrc_per_class:

@@ -146,7 +146,8 @@ def cross_check(
         for key, where in _duplicates(keys).items():
             first = loc(table, where[0])[1]
             for i in where[1:]:
-                add(table, i, "id" if table != "towns" else "name",
+                add(table, i, {"towns": "name", "classes": "school_id/grade/class_index"}
+                    .get(table, "id"),
                     f"duplicate id {key!r} (first on row {first})")
 
     schools = {s.id: s for s in sc.schools}

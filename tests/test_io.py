@@ -242,3 +242,70 @@ def test_student_names_are_never_read_or_written(tiny_dir: Path, tmp_path: Path)
 def test_given_tier_parses(tiny_dir: Path) -> None:
     edit_csv(tiny_dir / "students.csv", ",B,,,\n", ",B,,,home\n")
     assert load_scenario(tiny_dir).students[-1].tier is Tier.HOME
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("policy = 3\n", "scenario.toml: policy: expected a table [policy], got 3"),
+        ("week = 5\n", "scenario.toml: week: expected a table [week], got 5"),
+        ("[policy]\nmax_home_school_minutes = inf\n",
+         "scenario.toml: policy: max_home_school_minutes must be a positive finite number"),
+    ],
+)
+def test_scenario_toml_wrong_types_are_problems(tiny_dir: Path, toml: str,
+                                                expected: str) -> None:
+    path = tiny_dir / "scenario.toml"
+    text = path.read_text()
+    path.write_text(toml + text if not toml.startswith("[") else text + toml)
+    found = problems_of(tiny_dir)
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_bom_in_scenario_toml(tiny_dir: Path) -> None:
+    path = tiny_dir / "scenario.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert load_scenario(tiny_dir).name == "tiny"
+
+
+def test_duplicate_header_and_long_rows_are_reported(tiny_dir: Path) -> None:
+    edit_csv(tiny_dir / "students.csv", "catchment_school,", "grade,catchment_school,")
+    found = problems_of(tiny_dir)
+    assert "students.csv:1: grade: column appears twice in the header" in found
+
+
+def test_extra_cells_are_reported(tiny_dir: Path) -> None:
+    edit_csv(tiny_dir / "teachers.csv", "08:00,16:30,480", "08:00,16:30,480,oops")
+    assert "teachers.csv:2: 9 cells but the header has 8 columns" in problems_of(tiny_dir)
+
+
+def test_duplicate_class_names_its_key(tiny_dir: Path) -> None:
+    with (tiny_dir / "classes.csv").open("a") as fh:
+        fh.write("A,2,1,30,\n")
+    found = problems_of(tiny_dir)
+    assert any(p.startswith("classes.csv:8: school_id/grade/class_index: duplicate id "
+                            "'A-2-1'") for p in found), found
+
+
+def test_broken_road_file_is_found_by_validate(tiny_dir: Path) -> None:
+    (tiny_dir / "roads.osm").write_text("<osm><way/></osm")
+    path = tiny_dir / "scenario.toml"
+    path.write_text(path.read_text() + 'roads = "roads.osm"\n')
+    found = problems_of(tiny_dir)
+    assert len(found) == 1 and found[0].startswith("roads.osm:"), found
+
+
+def test_excel_time_cells(tiny_dir: Path) -> None:
+    import datetime as dt
+
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    with (tiny_dir / "teachers.csv").open() as fh:
+        for i, row in enumerate(csv.reader(fh)):
+            if i:
+                row[5], row[6] = dt.time(8, 0), dt.time(16, 30)  # typed into Excel
+            ws.append(row)
+    wb.save(tiny_dir / "teachers.xlsx")
+    (tiny_dir / "teachers.csv").unlink()
+    assert load_scenario(tiny_dir).teachers == load_scenario(DATA / "tiny").teachers

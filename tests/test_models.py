@@ -34,7 +34,10 @@ def test_resource_teachers_one_plus_one_over_eight(n: int, teachers: int) -> Non
     [
         ({"max_lrc_per_class": 0}, "max_lrc_per_class must be at least 1, got 0"),
         ({"preferred_lrc_per_class": 3}, "preferred_lrc_per_class (3) exceeds"),
-        ({"speed_kmh": -3.0}, "speed_kmh must be positive, got -3.0"),
+        ({"speed_kmh": -3.0}, "speed_kmh must be a positive finite number, got -3.0"),
+        ({"max_home_school_minutes": float("inf")},
+         "max_home_school_minutes must be a positive finite number, got inf"),
+        ({"max_home_school_minutes": 1e12}, "max_home_school_minutes must be at most 1440"),
         ({"detour_factor": 0.5}, "detour_factor must be at least 1"),
         ({"school_days": ("Mon", "Funday")}, "school_days must be distinct names"),
         ({"day_end": "07:00"}, "day_end 07:00 must be after day_start 08:00"),
