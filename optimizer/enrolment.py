@@ -281,7 +281,7 @@ def _solve_lrc(sc: Scenario, students: list[Student], groups: _Groups,
         pi = potentials(model.net, sol.flow)
         if pi is None:
             return sol, model, proof | {"text": "residual graph has a negative cycle"}
-        need = _pricing(model, pi, cand, students, groups, w, fixed_school)
+        need = _pricing(pi, cand, students, groups, w)
         if not need.size:
             return sol, model, proof | {"certified": True,
                                         "text": "proven: residual potentials price every "
@@ -416,13 +416,13 @@ def _network(sc: Scenario, students: list[Student], groups: _Groups, w: Weights,
                      pol.max_home_school_minutes)
 
 
-def _pricing(model: _LrcModel, pi: np.ndarray, c: _Cand, students: list[Student],
-             groups: _Groups, w: Weights, fixed_school: dict[str, str]) -> np.ndarray:
+def _pricing(pi: np.ndarray, c: _Cand, students: list[Student], groups: _Groups,
+             w: Weights) -> np.ndarray:
     """Students whose left-out arcs might have negative reduced cost.
 
-    A left-out arc goes to a non-catchment group further than the student's last candidate,
-    so it costs at least kth_dur + outside_catchment; its reduced cost is at least that plus
-    pi[student] minus the largest group potential of the student's grade.
+    A left-out arc goes to a group other than the home school, further than the student's
+    last candidate, so it costs at least kth_dur + outside_catchment; its reduced cost is
+    at least that plus pi[student] minus the largest group potential of the grade.
     """
     n = len(students)
     g0 = 2 + n

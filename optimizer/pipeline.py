@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from models.io import atomic_folder
@@ -33,8 +33,7 @@ def run_plan(sc: Scenario, options: PlanOptions | None = None, *,
     plan = Plan(sc.name, created or dt.datetime.now().isoformat(timespec="seconds"),
                 placement, enrolment, options={"reshuffle": opt.enrolment.reshuffle,
                                                "enrolment": asdict(opt.enrolment)})
-    return Plan(plan.scenario, plan.created, placement, enrolment,
-                tuple(check(sc, plan)), plan.options)
+    return replace(plan, violations=tuple(check(sc, plan)))
 
 
 def save_plan(plan: Plan, sc: Scenario, out: str | os.PathLike[str], *, maps: bool = True,
