@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from models.errors import InputError
+from lrcplan.models.errors import InputError
 
 
 def _progress(total: int, desc: str) -> Callable[[str], None]:
@@ -31,8 +31,8 @@ def _progress(total: int, desc: str) -> Callable[[str], None]:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Generate a synthetic district and write it as a scenario folder."""
-    from models.io import load_scenario, save_scenario
-    from scenarios.generator import generate
+    from lrcplan.models.io import load_scenario, save_scenario
+    from lrcplan.scenarios.generator import generate
 
     if args.scale <= 0:
         raise InputError(f"--scale must be positive, got {args.scale}")
@@ -53,7 +53,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate a scenario folder and report every problem."""
-    from models.io import load_scenario
+    from lrcplan.models.io import load_scenario
 
     t0 = time.perf_counter()
     sc = load_scenario(args.scenario, progress=_progress(6, "validate"))
@@ -67,8 +67,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Print a readable summary of a scenario."""
-    from models.io import load_scenario
-    from models.summary import scenario_summary
+    from lrcplan.models.io import load_scenario
+    from lrcplan.models.summary import scenario_summary
 
     sc = load_scenario(args.scenario, progress=_progress(6, "load"))
     print(scenario_summary(sc))
@@ -77,9 +77,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """Plan a district: placement, enrolment, then the independent check; write OUT."""
-    from models.io import load_scenario
-    from optimizer.enrolment import EnrolmentOptions
-    from optimizer.pipeline import PlanOptions, plan_summary, run_plan, save_plan
+    from lrcplan.models.io import load_scenario
+    from lrcplan.optimizer.enrolment import EnrolmentOptions
+    from lrcplan.optimizer.pipeline import PlanOptions, plan_summary, run_plan, save_plan
 
     step = _progress(3, "plan")
     sc = load_scenario(args.scenario)
@@ -96,9 +96,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Re-check a written plan against its scenario; exit 1 on any violation."""
-    from models.io import load_scenario
-    from models.planio import read_plan
-    from optimizer.check import check
+    from lrcplan.models.io import load_scenario
+    from lrcplan.models.planio import read_plan
+    from lrcplan.optimizer.check import check
 
     sc = load_scenario(args.scenario)
     plan = read_plan(args.plan)
@@ -120,9 +120,9 @@ def cmd_map(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from maps.render import write_layers, write_maps
-    from models.io import load_scenario
-    from models.planio import read_plan
+    from lrcplan.maps.render import write_layers, write_maps
+    from lrcplan.models.io import load_scenario
+    from lrcplan.models.planio import read_plan
 
     plan = read_plan(args.plan)
     scenario = args.scenario
@@ -147,7 +147,7 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
-    from scenarios.generator import PRESETS
+    from lrcplan.scenarios.generator import PRESETS
 
     p = argparse.ArgumentParser(
         prog="lrcplan",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from models.scenario import Scenario
-from scenarios.generator import generate
+from lrcplan.models.scenario import Scenario
+from lrcplan.scenarios.generator import generate
 
 SEED = 1
 

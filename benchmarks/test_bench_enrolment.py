@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from conftest import district
 
-from models.plan import Plan
-from optimizer.check import check
-from optimizer.enrolment import EnrolmentOptions, solve_enrolment
-from optimizer.placement import solve_placement
+from lrcplan.models.plan import Plan
+from lrcplan.optimizer.check import check
+from lrcplan.optimizer.enrolment import EnrolmentOptions, solve_enrolment
+from lrcplan.optimizer.placement import solve_placement
 
 # (label, preset, scale): xiaoshan at scale 1 has ~1,300 students; 7.5 gives ~10,000;
 # 100 gives ~133,000 students of whom ~100,000 are LRC students to seat.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from models.io import load_scenario, save_scenario
-from scenarios.generator import generate
+from lrcplan.models.io import load_scenario, save_scenario
+from lrcplan.scenarios.generator import generate
 
 
 def _generate_save_validate(out: Path) -> dict[str, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from maps.layers import Layer
+from lrcplan.maps.layers import Layer
 
 STYLE_COLUMNS = ("color", "fill_color", "weight", "radius", "fill_opacity", "popup")
 

@@ -19,10 +19,10 @@ from jinja2 import Template
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from maps.labels import label
-from maps.layers import Layer
-from models.plan import Plan
-from models.scenario import Scenario
+from lrcplan.maps.labels import label
+from lrcplan.maps.layers import Layer
+from lrcplan.models.plan import Plan
+from lrcplan.models.scenario import Scenario
 
 VENDOR = Path(__file__).with_name("vendor")
 _JS_URL = "lrcplan-inline:leaflet.js"

@@ -21,10 +21,10 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize, to_hex
 from shapely.geometry import LineString, Point, Polygon
 
-from maps.labels import label
-from models.entities import SchoolKind, Tier
-from models.plan import Plan
-from models.scenario import Scenario
+from lrcplan.maps.labels import label
+from lrcplan.models.entities import SchoolKind, Tier
+from lrcplan.models.plan import Plan
+from lrcplan.models.scenario import Scenario
 
 CRS = "EPSG:4326"
 KIND_COLORS = {"regular": "#1f78b4", "special": "#6a3d9a", "centre": "#ff7f00"}
@@ -148,7 +148,7 @@ def roads_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     """The scenario's road network, where it has one."""
     if sc.roads is None:
         return None
-    from models.travel import RoadTravel
+    from lrcplan.models.travel import RoadTravel
 
     travel = sc.travel
     if not isinstance(travel, RoadTravel):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from maps.export import write_geojson, write_geopackage
-from maps.labels import LANGS
-from maps.layers import build_layers
-from models.errors import InputError
-from models.plan import Plan
-from models.scenario import Scenario
+from lrcplan.maps.export import write_geojson, write_geopackage
+from lrcplan.maps.labels import LANGS
+from lrcplan.maps.layers import build_layers
+from lrcplan.models.errors import InputError
+from lrcplan.models.plan import Plan
+from lrcplan.models.scenario import Scenario
 
 
 def write_layers(plan: Plan, sc: Scenario, folder: Path) -> list[Path]:
@@ -23,9 +23,9 @@ def write_layers(plan: Plan, sc: Scenario, folder: Path) -> list[Path]:
 def write_maps(plan: Plan, sc: Scenario, folder: Path, *, lang: str = "en",
                tiles: bool = False) -> list[Path]:
     """`map.html`, `map.png`, `map.svg` and `report.html` into folder."""
-    from maps.interactive import write_map
-    from maps.report import write_report
-    from maps.static import draw_static, write_static
+    from lrcplan.maps.interactive import write_map
+    from lrcplan.maps.report import write_report
+    from lrcplan.maps.static import draw_static, write_static
 
     if lang not in LANGS:
         raise InputError(f"unknown language {lang!r} (expected one of {', '.join(LANGS)})")

@@ -20,12 +20,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from maps.labels import label
-from maps.layers import TRAVEL_CMAP, Layer
-from maps.static import quiet_glyphs
-from models.entities import SchoolKind, Tier
-from models.plan import Plan
-from models.scenario import Scenario
+from lrcplan.maps.labels import label
+from lrcplan.maps.layers import TRAVEL_CMAP, Layer
+from lrcplan.maps.static import quiet_glyphs
+from lrcplan.models.entities import SchoolKind, Tier
+from lrcplan.models.plan import Plan
+from lrcplan.models.scenario import Scenario
 
 MAX_VIOLATIONS_LISTED = 200  # the full list is in the plan's files; the page stays readable
 CHART_SIZE = (5.2, 2.7)  # inches; the page shows two side by side

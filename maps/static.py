@@ -40,10 +40,10 @@ from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Transform
 from scipy.spatial import cKDTree
 
-from maps.labels import label
-from maps.layers import TRAVEL_CMAP, Layer, LegendEntry
-from models.plan import Plan
-from models.scenario import Scenario
+from lrcplan.maps.labels import label
+from lrcplan.maps.layers import TRAVEL_CMAP, Layer, LegendEntry
+from lrcplan.models.plan import Plan
+from lrcplan.models.scenario import Scenario
 
 A4_LANDSCAPE = (11.69, 8.27)  # inches
 DPI = 200

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from models.errors import Problem, ScenarioError
+from lrcplan.models.errors import Problem, ScenarioError
 
 DEFAULT_STANDARD = Path(__file__).with_name("standard.toml")
 

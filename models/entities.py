@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from shapely.geometry.base import BaseGeometry
 
-from models.policy import DAYS
+from lrcplan.models.policy import DAYS
 
 
 class SchoolKind(StrEnum):

@@ -9,10 +9,8 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,9 @@ from typing import Any
 import shapely
 from shapely.geometry import mapping, shape
 
-from models.coords import to_wgs84
-from models.eligibility import EligibilityStandard, default_standard
-from models.entities import (
+from lrcplan.models.coords import to_wgs84
+from lrcplan.models.eligibility import EligibilityStandard, default_standard
+from lrcplan.models.entities import (
     ASSESSMENT_FIELDS,
     Assessment,
     Category,
@@ -39,9 +37,10 @@ from models.entities import (
     format_periods,
     parse_periods,
 )
-from models.errors import InputError, Problem, ScenarioError
-from models.policy import DAYS, Policy, parse_hhmm
-from models.scenario import Scenario, _Draft, cross_check, utm_crs
+from lrcplan.models.errors import InputError, Problem, ScenarioError
+from lrcplan.models.outdir import atomic_folder
+from lrcplan.models.policy import DAYS, Policy, parse_hhmm
+from lrcplan.models.scenario import Scenario, _Draft, cross_check, utm_crs
 
 TABLE_EXTENSIONS = (".csv", ".xlsx", ".geojson", ".gpkg")
 REQUIRED_TABLES = ("schools", "classes", "students", "teachers")
@@ -730,28 +729,6 @@ def _convert(items: dict[str, tuple[Any, ...]], system: str) -> dict[str, tuple[
 
 
 # ---------------------------------------------------------------- saving
-@contextmanager
-def atomic_folder(target: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[Path]:
-    """A temporary folder beside `target`, renamed to it only when the block succeeds."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            if not overwrite:
-                raise InputError(f"{target}: already exists")
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def _fmt(value: Any) -> str:
     if value is None:
         return ""

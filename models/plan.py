@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from models.entities import Tier
+from lrcplan.models.entities import Tier
 
 
 class Status(StrEnum):

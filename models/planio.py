@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from models.entities import Tier
-from models.errors import InputError
-from models.plan import (
+from lrcplan.models.entities import Tier
+from lrcplan.models.errors import InputError
+from lrcplan.models.plan import (
     Decision,
     EnrolmentResult,
     PlacementResult,
@@ -26,7 +26,7 @@ from models.plan import (
     Unplaced,
     Violation,
 )
-from models.scenario import Scenario
+from lrcplan.models.scenario import Scenario
 
 PLAN_FILES = ("plan.json", "placement.csv", "enrolment.csv", "schools.csv", "unplaced.csv")
 

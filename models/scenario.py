@@ -14,13 +14,13 @@ import numpy as np
 import pyproj
 import shapely
 
-from models.eligibility import EligibilityStandard, default_standard
-from models.entities import Class, School, SchoolKind, Student, Teacher, Town
-from models.errors import Problem, ScenarioError
-from models.policy import Policy
+from lrcplan.models.eligibility import EligibilityStandard, default_standard
+from lrcplan.models.entities import Class, School, SchoolKind, Student, Teacher, Town
+from lrcplan.models.errors import Problem, ScenarioError
+from lrcplan.models.policy import Policy
 
 if TYPE_CHECKING:
-    from models.travel import TravelModel
+    from lrcplan.models.travel import TravelModel
 
 #: Where an entity came from: (file name, row number) by table and position.
 Locator = Callable[[str, int], tuple[str, int | None]]
@@ -100,7 +100,7 @@ class Scenario:
     @cached_property
     def travel(self) -> TravelModel:
         """The travel model: the road network where one is given, else great circle."""
-        from models.travel import GreatCircleTravel, RoadTravel
+        from lrcplan.models.travel import GreatCircleTravel, RoadTravel
 
         if self.roads is None:
             return GreatCircleTravel(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from models.entities import Role, SchoolKind, Severity, Tier
-from models.scenario import Scenario
+from lrcplan.models.entities import Role, SchoolKind, Severity, Tier
+from lrcplan.models.scenario import Scenario
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], *,

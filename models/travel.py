@@ -31,7 +31,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
-from models.errors import InputError
+from lrcplan.models.errors import InputError
 
 __all__ = [
     "DEFAULT_SPEEDS_KMH",

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from models.entities import SchoolKind, Student, Tier
-from models.plan import Plan, Seat, Violation
-from models.scenario import Scenario
-from optimizer.placement import decide
+from lrcplan.models.entities import SchoolKind, Student, Tier
+from lrcplan.models.plan import Plan, Seat, Violation
+from lrcplan.models.scenario import Scenario
+from lrcplan.optimizer.placement import decide
 
 TRAVEL_TOLERANCE_MIN = 0.05  # rounding of minutes written to the plan
 

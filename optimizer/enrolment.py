@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.entities import SchoolKind, Student, Tier
-from models.plan import (
+from lrcplan.models.entities import SchoolKind, Student, Tier
+from lrcplan.models.plan import (
     EnrolmentResult,
     PlacementResult,
     SchoolLoad,
@@ -36,8 +36,14 @@ from models.plan import (
     Status,
     Unplaced,
 )
-from models.scenario import Scenario
-from optimizer.flow import FlowNetwork, FlowSolution, potentials, solve_networkx, solve_ortools
+from lrcplan.models.scenario import Scenario
+from lrcplan.optimizer.flow import (
+    FlowNetwork,
+    FlowSolution,
+    potentials,
+    solve_networkx,
+    solve_ortools,
+)
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,14 @@ import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from models.io import atomic_folder
-from models.plan import Plan
-from models.planio import write_plan
-from models.scenario import Scenario
-from models.summary import format_table
-from optimizer.check import check
-from optimizer.enrolment import EnrolmentOptions, solve_enrolment
-from optimizer.placement import solve_placement
+from lrcplan.models.outdir import atomic_folder
+from lrcplan.models.plan import Plan
+from lrcplan.models.planio import write_plan
+from lrcplan.models.scenario import Scenario
+from lrcplan.models.summary import format_table
+from lrcplan.optimizer.check import check
+from lrcplan.optimizer.enrolment import EnrolmentOptions, solve_enrolment
+from lrcplan.optimizer.placement import solve_placement
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def save_plan(plan: Plan, sc: Scenario, out: str | os.PathLike[str], *, maps: bo
 
     Nothing appears at `out` unless everything was written.
     """
-    from maps.render import write_layers, write_maps
+    from lrcplan.maps.render import write_layers, write_maps
 
     with atomic_folder(out) as tmp:
         write_plan(plan, sc, tmp)

@@ -11,10 +11,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from models.eligibility import EligibilityStandard
-from models.entities import Assessment, Category, Severity, Student, Tier
-from models.plan import Decision, PlacementResult, StageSummary, Status
-from models.scenario import Scenario
+from lrcplan.models.eligibility import EligibilityStandard
+from lrcplan.models.entities import Assessment, Category, Severity, Student, Tier
+from lrcplan.models.plan import Decision, PlacementResult, StageSummary, Status
+from lrcplan.models.scenario import Scenario
 
 #: A category's verdict: (tier, reason), or None when its scores are not all there.
 Verdict = tuple[Tier, str] | None

@@ -33,7 +33,7 @@ import shapely
 from numpy.random import PCG64, Generator
 from scipy.spatial import cKDTree
 
-from models.entities import (
+from lrcplan.models.entities import (
     Assessment,
     Category,
     Class,
@@ -47,10 +47,10 @@ from models.entities import (
     Tier,
     Town,
 )
-from models.errors import InputError
-from models.policy import DAYS, Policy
-from models.scenario import Scenario, utm_crs
-from scenarios.presets import PRESETS, Core, Preset
+from lrcplan.models.errors import InputError
+from lrcplan.models.policy import DAYS, Policy
+from lrcplan.models.scenario import Scenario, utm_crs
+from lrcplan.scenarios.presets import PRESETS, Core, Preset
 
 __all__ = ["PRESETS", "Core", "Preset", "generate"]
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from shapely.geometry import box
 
-from models.entities import (
+from lrcplan.models.entities import (
     Category,
     Class,
     Role,
@@ -18,8 +18,8 @@ from models.entities import (
     Teacher,
     Town,
 )
-from models.policy import Policy
-from models.scenario import Scenario
+from lrcplan.models.policy import Policy
+from lrcplan.models.scenario import Scenario
 
 # Along a parallel near Hangzhou, 0.01 degree of longitude is about 0.96 km.
 LAT = 30.2

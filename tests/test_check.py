@@ -7,11 +7,11 @@ from dataclasses import replace
 import pytest
 from districts import district
 
-from models.entities import Tier
-from models.plan import Decision, Plan, Seat, Unplaced
-from models.scenario import Scenario
-from optimizer.check import check
-from optimizer.pipeline import run_plan
+from lrcplan.models.entities import Tier
+from lrcplan.models.plan import Decision, Plan, Seat, Unplaced
+from lrcplan.models.scenario import Scenario
+from lrcplan.optimizer.check import check
+from lrcplan.optimizer.pipeline import run_plan
 
 
 @pytest.fixture

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from conftest import DATA, ROOT
 
-from cli import main
+from lrcplan.cli import main
 
 DEMO = ROOT / "scenarios" / "demo"
 
 
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     """Run the CLI in a fresh interpreter, as a user would."""
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "lrcplan", *map(str, args)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
 
 
@@ -110,7 +110,7 @@ def test_plan_then_check_then_tamper(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_outputs_never_hold_a_home_location_or_a_name(tmp_path: Path) -> None:
-    from models.io import load_scenario
+    from lrcplan.models.io import load_scenario
 
     src = tmp_path / "named"
     shutil.copytree(DEMO, src)

@@ -10,12 +10,12 @@ from districts import district
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.plan import Plan
-from models.policy import Policy
-from models.scenario import Scenario
-from optimizer.check import check
-from optimizer.enrolment import EnrolmentOptions, Weights
-from optimizer.pipeline import PlanOptions, run_plan
+from lrcplan.models.plan import Plan
+from lrcplan.models.policy import Policy
+from lrcplan.models.scenario import Scenario
+from lrcplan.optimizer.check import check
+from lrcplan.optimizer.enrolment import EnrolmentOptions, Weights
+from lrcplan.optimizer.pipeline import PlanOptions, run_plan
 
 
 def plan_of(sc: Scenario, **options: object) -> Plan:
@@ -123,7 +123,7 @@ def test_status_objective_bound_and_time_are_reported() -> None:
 def test_special_school_students_go_to_the_special_school() -> None:
     from dataclasses import replace
 
-    from models.entities import Severity
+    from lrcplan.models.entities import Severity
 
     sc = district([("A", 0, 1)], [("s1", 0, "A")], special_school_km=8)
     sc = replace(sc, students=(replace(sc.students[0], severity=Severity.MODERATE),))
@@ -195,7 +195,7 @@ def test_road_network_mode_plans_and_checks() -> None:
 
     from conftest import DATA
 
-    from models.travel import RoadTravel
+    from lrcplan.models.travel import RoadTravel
 
     # Schools at nodes A and C of the tiny network, the student by node B.
     sc = district([("A", 19.24, 1), ("C", 20.202, 1)], [("s1", 19.721, None)])
@@ -210,7 +210,7 @@ def test_road_network_mode_plans_and_checks() -> None:
 
 
 def test_same_input_same_plan() -> None:
-    from scenarios.generator import generate
+    from lrcplan.scenarios.generator import generate
 
     sc = generate("binhai", seed=4, scale=0.5)
     a = run_plan(sc, created="x")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import shapely
 
-from models.eligibility import default_standard
-from models.entities import (
+from lrcplan.models.eligibility import default_standard
+from lrcplan.models.entities import (
     Assessment,
     Category,
     Role,
@@ -21,10 +21,10 @@ from models.entities import (
     Severity,
     Tier,
 )
-from models.errors import InputError
-from models.io import load_scenario, save_scenario
-from models.scenario import Scenario
-from scenarios.generator import PRESETS, generate
+from lrcplan.models.errors import InputError
+from lrcplan.models.io import load_scenario, save_scenario
+from lrcplan.models.scenario import Scenario
+from lrcplan.scenarios.generator import PRESETS, generate
 
 # Documented counts at seed 1, scale 1: (min, max) inclusive.
 EXPECTED = {

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conftest import DATA, edit_csv
 
-from models.coords import wgs84_to_gcj02
-from models.entities import Category, Role, SchoolKind, Tier
-from models.errors import InputError, ScenarioError
-from models.io import load_scenario, read_table, save_scenario
+from lrcplan.models.coords import wgs84_to_gcj02
+from lrcplan.models.entities import Category, Role, SchoolKind, Tier
+from lrcplan.models.errors import InputError, ScenarioError
+from lrcplan.models.io import load_scenario, read_table, save_scenario
 
 
 def problems_of(folder: Path) -> list[str]:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from cli import main
-from maps.layers import build_layers
-from models.io import load_scenario
-from models.plan import Plan
-from models.scenario import Scenario
-from optimizer.pipeline import run_plan, save_plan
+from lrcplan.cli import main
+from lrcplan.maps.layers import build_layers
+from lrcplan.models.io import load_scenario
+from lrcplan.models.plan import Plan
+from lrcplan.models.scenario import Scenario
+from lrcplan.optimizer.pipeline import run_plan, save_plan
 
 DEMO = ROOT / "scenarios" / "demo"
 

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-import maps.static as static
-from maps.labels import label
-from maps.layers import Layer, build_layers
-from maps.report import write_report
-from maps.static import draw_static, scale_length_km, write_static
-from models.io import load_scenario
-from models.plan import Plan, Violation
-from models.scenario import Scenario
-from optimizer.pipeline import run_plan
+import lrcplan.maps.static as static
+from lrcplan.maps.labels import label
+from lrcplan.maps.layers import Layer, build_layers
+from lrcplan.maps.report import write_report
+from lrcplan.maps.static import draw_static, scale_length_km, write_static
+from lrcplan.models.io import load_scenario
+from lrcplan.models.plan import Plan, Violation
+from lrcplan.models.scenario import Scenario
+from lrcplan.optimizer.pipeline import run_plan
 
 DEMO = ROOT / "scenarios" / "demo"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -138,7 +138,7 @@ def test_chinese_map_with_or_without_a_cjk_font(demo: Fixture,
 
 
 def test_crowded_district_is_fast_and_gets_an_inset(tmp_path: Path) -> None:
-    from scenarios.generator import generate
+    from lrcplan.scenarios.generator import generate
 
     sc = generate("xiaoshan", seed=1)
     plan = run_plan(sc, created="2026-11-23T09:00:00")

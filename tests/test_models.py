@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.entities import format_periods, parse_periods
-from models.errors import ScenarioError
-from models.policy import Policy, parse_hhmm
-from models.summary import format_table
+from lrcplan.models.entities import format_periods, parse_periods
+from lrcplan.models.errors import ScenarioError
+from lrcplan.models.policy import Policy, parse_hhmm
+from lrcplan.models.summary import format_table
 
 
 def test_policy_defaults_are_the_documented_rules() -> None:

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from models.eligibility import EligibilityStandard, default_standard
-from models.entities import Assessment, Category, Severity, Student, Tier
-from optimizer.placement import decide
+from lrcplan.models.eligibility import EligibilityStandard, default_standard
+from lrcplan.models.entities import Assessment, Category, Severity, Student, Tier
+from lrcplan.optimizer.placement import decide
 
 STD = default_standard()
 
@@ -149,7 +149,7 @@ def test_a_district_changes_numbers_not_code() -> None:
 
 
 def test_standard_file_reports_bad_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from models.errors import ScenarioError
+    from lrcplan.models.errors import ScenarioError
 
     text = STD.to_toml().replace("iq_min = 50", "iq_minimum = 50")
     path = tmp_path / "std.toml"

@@ -20,8 +20,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from models import travel
-from models.travel import (
+from lrcplan.models import travel
+from lrcplan.models.travel import (
     GreatCircleTravel,
     RoadNetworkError,
     RoadTravel,

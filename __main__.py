@@ -1,0 +1,7 @@
+"""`python -m lrcplan`: the command line."""
+
+import sys
+
+from lrcplan.cli import main
+
+sys.exit(main())
