@@ -9,6 +9,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
 from lrcplan.models.errors import Problem, ScenarioError
 
 DEFAULT_STANDARD = Path(__file__).with_name("standard.toml")
@@ -146,19 +148,14 @@ class EligibilityStandard:
         return cls(name=str(data.get("name", file)), source=file, **sections)
 
     def to_toml(self) -> str:
-        """The standard as TOML text that reads back equal."""
-        lines = [f"name = {self.name!r}".replace("'", '"')]
+        """The standard as TOML text that reads back equal (tomli-w quotes the name)."""
+        data: dict[str, Any] = {"name": self.name}
         for f in dataclasses.fields(self):
             section = getattr(self, f.name)
-            if not dataclasses.is_dataclass(section):
-                continue
-            lines.append(f"\n[{f.name}]")
-            for sf in dataclasses.fields(section):
-                v = getattr(section, sf.name)
-                text = ("[" + ", ".join(f'"{x}"' if isinstance(x, str) else str(x) for x in v)
-                        + "]") if isinstance(v, tuple) else repr(v)
-                lines.append(f"{sf.name} = {text}")
-        return "\n".join(lines) + "\n"
+            if dataclasses.is_dataclass(section):
+                data[f.name] = {k: list(v) if isinstance(v, tuple) else v
+                                for k, v in dataclasses.asdict(section).items()}
+        return tomli_w.dumps(data)
 
 
 @cache

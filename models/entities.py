@@ -85,23 +85,35 @@ ASSESSMENT_FIELDS: tuple[str, ...] = (
 )
 
 
+# A Chinese IME in full-width mode types "Mon：1／2"; the meaning is plain.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９：／，－　", "0123456789:/,- ")
+
+
 @lru_cache(maxsize=4096)
-def parse_periods(text: str, periods_per_day: int = 7) -> int:
+def parse_periods(text: str, periods_per_day: int = 7, days: tuple[str, ...] = DAYS) -> int:
     """Bit mask of a timetable written "Mon:1/2/3 Tue:1-4" (bit = day * periods + period - 1).
 
-    Periods are separated by "/" (or "," inside a quoted CSV cell); "a-b" is a range.
+    Periods are separated by "/" (or "," inside a quoted CSV cell); "a-b" is a range with
+    a <= b; every day must be one of `days` (the scenario's school week).
     """
     mask = 0
-    for chunk in text.split():
+    for chunk in text.translate(_FULL_WIDTH).split():
         day, sep, periods = chunk.partition(":")
+        day = day.capitalize()
         if not sep or day not in DAYS:
             raise ValueError(f"expected Day:periods like 'Mon:1/2/3', got {chunk!r}")
+        if day not in days:
+            raise ValueError(f"{day} is not a school day (the week is {', '.join(days)})")
         d = DAYS.index(day)
         for part in periods.replace(",", "/").split("/"):
             lo, dash, hi = part.partition("-")
             for p in (lo, hi) if dash else (lo,):
-                if not p.strip().isdigit() or not 1 <= int(p) <= periods_per_day:
+                # isascii: str.isdigit() is also true of "²" and Arabic-Indic digits.
+                if not (p.isascii() and p.isdigit()) or not 1 <= int(p) <= periods_per_day:
                     raise ValueError(f"period {p!r} on {day} is not in 1..{periods_per_day}")
+            if dash and int(lo) > int(hi):
+                raise ValueError(f"range {part!r} on {day} runs backwards (write "
+                                 f"{hi}-{lo})")
             for p in range(int(lo), int(hi if dash else lo) + 1):
                 mask |= 1 << (d * periods_per_day + p - 1)
     return mask

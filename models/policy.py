@@ -13,6 +13,14 @@ from lrcplan.models.errors import Problem, ScenarioError
 
 DAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
+#: Grades each school level teaches (first, last). Compulsory Education Law art. 2 and the
+#: national "6+3" school system: primary school grades 1-6, junior secondary 7-9, a
+#: nine-year school (九年一贯制) 1-9. Special schools and centres ("special", "none") take
+#: any grade of Policy.grades. (A district on the "5+4" system, e.g. Shanghai, would need
+#: primary 1-5 and junior 6-9: not modelled yet.)
+LEVEL_GRADES: dict[str, tuple[int, int]] = {"primary": (1, 6), "junior": (7, 9),
+                                            "nine_year": (1, 9)}
+
 
 def parse_hhmm(text: str) -> int:
     """Minutes after midnight of an "HH:MM" time; ValueError if malformed."""

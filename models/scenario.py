@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +17,7 @@ import shapely
 from lrcplan.models.eligibility import EligibilityStandard, default_standard
 from lrcplan.models.entities import Class, School, SchoolKind, Student, Teacher, Town
 from lrcplan.models.errors import Problem, ScenarioError
-from lrcplan.models.policy import Policy
+from lrcplan.models.policy import LEVEL_GRADES, Policy
 
 if TYPE_CHECKING:
     from lrcplan.models.travel import TravelModel
@@ -122,11 +122,13 @@ def cross_check(
     sc: Scenario | _Draft,
     *,
     extra_ids: Mapping[str, set[str]] | None = None,
+    unchecked: Collection[str] = (),
 ) -> list[Problem]:
     """Problems between rows and tables: duplicates, references, places outside the district.
 
     `extra_ids` holds ids of rows that failed to parse, so that references to them are
-    not reported a second time.
+    not reported a second time; references into the tables named in `unchecked` (missing
+    or unreadable, already reported) are not checked at all.
     """
     extra = extra_ids or {}
     problems: list[Problem] = []
@@ -149,12 +151,15 @@ def cross_check(
                 add(table, i, {"towns": "name", "classes": "school_id/grade/class_index"}
                     .get(table, "id"),
                     f"duplicate id {key!r} (first on row {first})")
+    problems.extend(_shared_ids(sc))
 
     schools = {s.id: s for s in sc.schools}
-    school_ids = set(schools) | extra.get("schools", set())
+    school_ids: set[str] | _Everything = set(schools) | extra.get("schools", set())
     town_names = {t.name for t in sc.towns} | extra.get("towns", set())
     class_keys = {c.key for c in sc.classes}
 
+    if "schools" in unchecked:
+        school_ids = _Everything()
     if sc.towns:
         for i, s in enumerate(sc.schools):
             if s.town not in town_names:
@@ -164,6 +169,12 @@ def cross_check(
             add("classes", i, "school_id", f"unknown school {c.school_id!r}")
         elif c.school_id in schools and schools[c.school_id].kind is SchoolKind.CENTRE:
             add("classes", i, "school_id", f"{c.school_id!r} is a resource centre, not a school")
+        elif c.school_id in schools:
+            level = schools[c.school_id].level
+            lo, hi = LEVEL_GRADES.get(level.value, (c.grade, c.grade))
+            if not lo <= c.grade <= hi:
+                add("classes", i, "grade", f"grade {c.grade} in {level.value} school "
+                    f"{c.school_id!r}, which teaches grades {lo}-{hi}")
     for i, st in enumerate(sc.students):
         if st.catchment_school is not None:
             if st.catchment_school not in school_ids:
@@ -175,7 +186,8 @@ def cross_check(
         if st.current_school is not None:
             if st.current_school not in school_ids:
                 add("students", i, "current_school", f"unknown school {st.current_school!r}")
-            elif st.current_class is not None and st.current_school in schools and (
+            elif st.current_class is not None and "classes" not in unchecked and (
+                st.current_school in schools) and (
                 (st.current_school, st.grade, st.current_class) not in class_keys
             ):
                 add("students", i, "current_class",
@@ -188,6 +200,34 @@ def cross_check(
             add("teachers", i, "base", f"unknown site {t.base!r}")
 
     problems.extend(_outside_district(sc))
+    return problems
+
+
+class _Everything:
+    """A set holding every id: references into an unreadable table are not checked."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __or__(self, other: object) -> _Everything:
+        return self
+
+
+def _shared_ids(sc: Scenario | _Draft) -> list[Problem]:
+    """Ids used by two of schools, students, teachers: routes put them in one namespace."""
+    first: dict[str, tuple[str, int]] = {}
+    problems: list[Problem] = []
+    for table, keys in (("schools", [s.id for s in sc.schools]),
+                        ("students", [s.id for s in sc.students]),
+                        ("teachers", [t.id for t in sc.teachers])):
+        for i, key in enumerate(keys):
+            seen = first.setdefault(key, (table, i))
+            if seen[0] != table:
+                file, row = sc.locate(table, i)
+                other_file, other_row = sc.locate(*seen)
+                problems.append(Problem(file, row, "id", f"id {key!r} is also used in "
+                                        f"{other_file} row {other_row}: ids must be unique "
+                                        "across schools, students and teachers"))
     return problems
 
 

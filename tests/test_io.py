@@ -74,9 +74,10 @@ def test_round_trip_is_equal(tmp_path: Path) -> None:
         ("students.csv", "S1,120.221,30.151", "S1,121.9,30.151",
          "students.csv:2: lon/lat: (121.9, 30.151) is 154 km outside the district"),
         # zero / negative class counts
-        ("classes.csv", "A,2,1,41", "A,2,1,0", "classes.csv:4: pupils: must be positive, got 0"),
+        ("classes.csv", "A,2,1,41", "A,2,1,0",
+         "classes.csv:4: pupils: 0 is outside the plausible range 1..80"),
         ("classes.csv", "A,2,1,41", "A,2,-1,41",
-         "classes.csv:4: class_index: must be positive, got -1"),
+         "classes.csv:4: class_index: -1 is outside the plausible range 1..99"),
         # grade out of range
         ("students.csv", "S3,120.26,30.13,2,", "S3,120.26,30.13,13,",
          "students.csv:4: grade: grade 13 is out of range 1..9"),
