@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import json
 import math
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -367,7 +368,9 @@ def _feature_geometry(file: str, n: int, feature: Any, problems: list[Problem]) 
         problems.append(Problem(file, n, "geometry", f"{label} has no geometry"))
         return None
     try:
-        geom = shape(feature["geometry"])
+        with warnings.catch_warnings():  # NaN vertices: reported below with the feature
+            warnings.simplefilter("ignore", RuntimeWarning)
+            geom = shape(feature["geometry"])
     except Exception as exc:  # shapely raises several error types for malformed input
         problems.append(Problem(file, n, "geometry", f"{label}: malformed geometry: {exc}"))
         return None

@@ -159,8 +159,8 @@ def _time(text: str) -> str:
         t = t[:-3]
     if not t.isascii():
         raise ValueError(f"expected a time HH:MM, got {text!r}")
-    parse_hhmm(t)
-    return t
+    minutes = parse_hhmm(t)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"  # "8:00" and "08:00" are one time
 
 
 _SCIENTIFIC = re.compile(r"\d(?:\.\d+)?E\+\d+", re.ASCII | re.IGNORECASE)
