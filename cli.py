@@ -1,6 +1,7 @@
 """lrcplan command line: parse arguments, call the library, print, set the exit code.
 
-Exit codes: 0 success, 1 a plan failed its check, 2 the user's input is wrong.
+Exit codes: 0 success, 1 a plan failed its check, 2 the user's input is wrong, 3 an output
+folder could not be written (disk full, permission denied...), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from lrcplan.models.errors import InputError
+from lrcplan.models.errors import InputError, OutputError
 
 
 def _progress(total: int, desc: str) -> Callable[[str], None]:
@@ -32,10 +34,12 @@ def _progress(total: int, desc: str) -> Callable[[str], None]:
 def cmd_generate(args: argparse.Namespace) -> int:
     """Generate a synthetic district and write it as a scenario folder."""
     from lrcplan.models.io import load_scenario, save_scenario
+    from lrcplan.models.outdir import check_output
     from lrcplan.scenarios.generator import generate
 
     if args.scale <= 0:
         raise InputError(f"--scale must be positive, got {args.scale}")
+    check_output(args.output, "scenario")
     step = _progress(3, f"generate {args.preset}")
     t0 = time.perf_counter()
     sc = generate(args.preset, seed=args.seed, scale=args.scale)
@@ -76,16 +80,20 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    """Plan a district: placement, enrolment, then the independent check; write OUT."""
+    """Plan a district: every registered stage, then the independent check; write OUT."""
+    from lrcplan.maps.render import save_plan
     from lrcplan.models.io import load_scenario
-    from lrcplan.optimizer.enrolment import EnrolmentOptions
-    from lrcplan.optimizer.pipeline import PlanOptions, plan_summary, run_plan, save_plan
+    from lrcplan.models.outdir import check_output
+    from lrcplan.optimizer.pipeline import plan_summary, run_plan
+    from lrcplan.optimizer.stages import STAGES
 
+    if not args.time_limit > 0:
+        raise InputError(f"--time-limit must be positive, got {args.time_limit}")
+    check_output(args.output, "plan", protect=[args.scenario])  # before a long solve
     step = _progress(3, "plan")
     sc = load_scenario(args.scenario)
     step("loaded")
-    options = PlanOptions(enrolment=EnrolmentOptions(reshuffle=args.reshuffle))
-    plan = run_plan(sc, options)
+    plan = run_plan(sc, {s.name: s.options(args, args.time_limit) for s in STAGES})
     step("solved and checked")
     save_plan(plan, sc, args.output, maps=not args.no_maps, lang=args.lang, tiles=args.tiles)
     step("written")
@@ -94,59 +102,70 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 1 if plan.violations else 0
 
 
+def _recorded_scenario(plan_dir: Path) -> Path:
+    """The scenario folder a plan records (InputError if it records none)."""
+    from lrcplan.models.planio import read_plan_json
+
+    recorded = read_plan_json(plan_dir).get("scenario_path")
+    if not recorded:
+        raise InputError(f"{plan_dir}/plan.json does not say which scenario it was made "
+                         "from: give --scenario DIR")
+    return Path(recorded)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Re-check a written plan against its scenario; exit 1 on any violation."""
     from lrcplan.models.io import load_scenario
-    from lrcplan.models.planio import read_plan
     from lrcplan.optimizer.check import check
+    from lrcplan.optimizer.pipeline import load_plan, options_relied_on
 
     sc = load_scenario(args.scenario)
-    plan = read_plan(args.plan)
+    plan = load_plan(args.plan, sc)
     violations = check(sc, plan)
     for v in violations:
         print(v)
+    relied = f"checked with the plan's options: {options_relied_on(plan)}"
     if violations:
-        print(f"{len(violations)} violation(s) in {args.plan}", file=sys.stderr)
+        print(f"{len(violations)} violation(s) in {args.plan} ({relied})", file=sys.stderr)
         return 1
-    print(f"{args.plan}: OK: every hard rule holds ({len(plan.enrolment.seats):,} seats, "
-          f"{len(plan.enrolment.unplaced):,} unplaced)")
+    rows = ", ".join(f"{r.stage} {sum(len(list(t.items(r))) for t in spec.tables):,} rows"
+                     for r, spec in _with_files(plan))
+    print(f"{args.plan}: OK: every hard rule holds ({rows})\n{relied}")
     return 0
 
 
+def _with_files(plan: Any) -> list[tuple[Any, Any]]:
+    from lrcplan.optimizer.stages import STAGE_FILES
+
+    by_stage = {f.stage: f for f in STAGE_FILES}
+    return [(r, by_stage[r.stage]) for r in plan.results]
+
+
 def cmd_map(args: argparse.Namespace) -> int:
-    """Re-render the maps and report of a written plan, in place."""
-    import json
-    import os
+    """Re-render the maps and report of a written plan (the folder replaced whole)."""
     import shutil
-    import tempfile
 
     from lrcplan.maps.render import write_layers, write_maps
     from lrcplan.models.io import load_scenario
-    from lrcplan.models.planio import read_plan
+    from lrcplan.models.outdir import atomic_folder, check_output
+    from lrcplan.optimizer.pipeline import load_plan
 
-    plan = read_plan(args.plan)
-    scenario = args.scenario
-    if scenario is None:
-        recorded = json.loads((args.plan / "plan.json").read_text(encoding="utf-8"))
-        if not recorded.get("scenario_path"):
-            raise InputError(f"{args.plan}/plan.json does not say which scenario it was made "
-                             "from: give --scenario DIR")
-        scenario = Path(recorded["scenario_path"])
+    check_output(args.plan, "plan")
+    scenario = args.scenario or _recorded_scenario(args.plan)
     sc = load_scenario(scenario)
-    tmp = Path(tempfile.mkdtemp(prefix=".map.", dir=args.plan))
-    try:
+    plan = load_plan(args.plan, sc)
+    # The plan folder is replaced whole, like `plan` does: a copy with the maps drawn again.
+    with atomic_folder(args.plan, kind="plan", protect=[scenario]) as tmp:
+        shutil.copytree(args.plan, tmp, dirs_exist_ok=True)
         paths = write_layers(plan, sc, tmp) + write_maps(plan, sc, tmp, lang=args.lang,
                                                          tiles=args.tiles)
-        for p in paths:  # each file replaced whole: a reader never sees half a map
-            os.replace(p, args.plan / p.name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     print(f"{args.plan}: " + ", ".join(p.name for p in paths))
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
+    from lrcplan.optimizer.stages import STAGES
     from lrcplan.scenarios.generator import PRESETS
 
     p = argparse.ArgumentParser(
@@ -179,8 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
                                     "result independently and write OUT atomically.")
     pl.add_argument("scenario", type=Path, help="scenario folder")
     pl.add_argument("-o", "--output", type=Path, required=True, help="plan folder to write")
-    pl.add_argument("--reshuffle", action="store_true",
-                    help="let students already enrolled be moved (default: they keep seats)")
+    pl.add_argument("--time-limit", type=float, default=60.0, metavar="S",
+                    help="time limit of each stage in seconds (default 60)")
+    for stage in STAGES:  # each stage adds its own options
+        if stage.add_arguments is not None:
+            stage.add_arguments(pl)
     pl.add_argument("--no-maps", action="store_true",
                     help="skip map.html, map.png, map.svg and report.html (GIS layers stay)")
     _map_options(pl)
@@ -219,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
         print(f"error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
         return 2

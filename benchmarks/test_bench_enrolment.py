@@ -9,9 +9,11 @@ from __future__ import annotations
 import pytest
 from conftest import district
 
+from lrcplan.models.fingerprint import scenario_fingerprint
 from lrcplan.models.plan import Plan
 from lrcplan.optimizer.check import check
-from lrcplan.optimizer.enrolment import EnrolmentOptions, solve_enrolment
+from lrcplan.models.enrolment import EnrolmentOptions
+from lrcplan.optimizer.enrolment import solve_enrolment
 from lrcplan.optimizer.placement import solve_placement
 
 # (label, preset, scale): xiaoshan at scale 1 has ~1,300 students; 7.5 gives ~10,000;
@@ -40,17 +42,18 @@ def test_enrolment(benchmark, label: str, preset: str, scale: float, engine: str
     result = benchmark.pedantic(solve_enrolment, args=(sc, placement,
                                                        EnrolmentOptions(engine=engine)),
                                 rounds=1, iterations=1)
-    d = result.summary.details
-    benchmark.extra_info.update({"students": len(sc.students), "lrc_seated": d["lrc_seated"],
+    d = result.stats
+    benchmark.extra_info.update({"students": len(sc.students),
+                                 "lrc_seated": len(result.lrc_seats),
                                  "objective": result.summary.objective,
                                  "status": result.summary.status.value,
-                                 "solver_seconds": d["solver_seconds"],
+                                 "solver_seconds": d.solver_seconds,
                                  "stage_seconds": result.summary.seconds,
-                                 "arcs": d["flow_arcs"], "rounds": d["pricing_rounds"]})
-    RESULTS[(label, engine)] = (result.summary.seconds, d["solver_seconds"],
+                                 "arcs": d.flow_arcs, "rounds": d.pricing_rounds})
+    RESULTS[(label, engine)] = (result.summary.seconds, d.solver_seconds,
                                 float(result.summary.objective or 0))
     assert result.summary.status.value == "optimal"
-    plan = Plan(sc.name, "bench", placement, result)
+    plan = Plan(sc.name, scenario_fingerprint(sc), "bench", (placement, result))
     assert check(sc, plan) == []
     other = RESULTS.get((label, "ortools" if engine == "networkx" else "networkx"))
     if other is not None:

@@ -19,8 +19,8 @@ from jinja2 import Template
 from matplotlib import colormaps
 from matplotlib.colors import to_hex
 
-from lrcplan.maps.labels import label
 from lrcplan.maps.layers import Layer
+from lrcplan.models.labels import label
 from lrcplan.models.plan import Plan
 from lrcplan.models.scenario import Scenario
 
@@ -50,7 +50,7 @@ def _legend_html(layers: list[Layer], lang: str) -> str:
     rows: list[str] = []
     for lay in layers:
         for e in lay.legend:
-            text = html.escape(label(e.key, lang))
+            text = html.escape(e.text or label(e.key, lang))
             if e.symbol == "line":
                 sym = f'<span class="sym" style="border-top:3px solid {e.color};height:0;' \
                       'margin-top:7px"></span>'
@@ -140,7 +140,7 @@ def build_map(layers: list[Layer], sc: Scenario, plan: Plan, *, lang: str = "en"
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap (online)", overlay=False,
                          control=True).add_to(m)
     for lay in layers:
-        group = folium.FeatureGroup(name=label(lay.name, lang), show=lay.show)
+        group = folium.FeatureGroup(name=lay.title or label(lay.name, lang), show=lay.show)
         data = json.loads(lay.frame.to_json(na="drop", drop_id=True))
         points = bool(len(lay.frame)) and lay.frame.geom_type.iloc[0] == "Point"
         folium.GeoJson(
@@ -154,7 +154,7 @@ def build_map(layers: list[Layer], sc: Scenario, plan: Plan, *, lang: str = "en"
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     _MetricScale().add_to(m)
     m.fit_bounds(bounds)
-    d = plan.enrolment.summary.details
+    d = plan.figure_values()
     title = f"{label('report_title', lang)} — {sc.name}"
     when = plan.created.replace("T", " ")
     subtitle = (f"{label('generated', lang)} {when} · LRC {d['lrc_seated']} · "

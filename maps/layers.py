@@ -21,8 +21,10 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize, to_hex
 from shapely.geometry import LineString, Point, Polygon
 
-from lrcplan.maps.labels import label
+from lrcplan.models.enrolment import EnrolmentResult
 from lrcplan.models.entities import SchoolKind, Tier
+from lrcplan.models.labels import grid_text, label
+from lrcplan.models.placement import PlacementResult
 from lrcplan.models.plan import Plan
 from lrcplan.models.scenario import Scenario
 
@@ -41,6 +43,7 @@ class LegendEntry:
     key: str
     color: str
     symbol: str = "circle"
+    text: str = ""  # the line's words where the label needs values (else label(key))
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Layer:
     show: bool = True  # switched on when the map opens
     colorbar: tuple[str, float, float] | None = None  # (label key, vmin, vmax) of `color`
     notes: dict[str, str] = field(default_factory=dict)
+    title: str = ""  # the title where the label needs values (else label(name))
 
 
 Builder = Callable[[Scenario, Plan, str], Layer | None]
@@ -131,7 +135,7 @@ def towns_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     """Town and street boundaries with their schools and LRC students."""
     if not sc.towns:
         return None
-    lrc = Counter(sc.school_by_id[s.school_id].town for s in plan.enrolment.seats
+    lrc = Counter(sc.school_by_id[s.school_id].town for s in plan.get(EnrolmentResult).seats
                   if s.tier is Tier.LRC)
     schools = Counter(s.town for s in sc.schools)
     rows = [{"name": t.name, "schools": schools[t.name], "lrc_students": lrc[t.name],
@@ -164,10 +168,11 @@ def roads_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
 @layer("student_cells")
 def student_cells_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     """Students counted per grid cell by tier (never an exact home)."""
-    ids = [d.student_id for d in plan.placement.decisions if d.student_id in sc.student_by_id]
+    ids = [d.student_id for d in plan.get(PlacementResult).decisions
+           if d.student_id in sc.student_by_id]
     if not ids:
         return None
-    tiers = plan.placement.tier_of()
+    tiers = plan.get(PlacementResult).tier_of()
     ix, iy = home_cells(sc, ids)
     cells: dict[tuple[int, int], Counter[str]] = defaultdict(Counter)
     for sid, a, b in zip(ids, ix, iy, strict=True):
@@ -189,13 +194,15 @@ def student_cells_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
                                      [(label("lrc", lang), c["lrc"]),
                                       (label("special", lang), c["special"]),
                                       (label("home", lang), c["home"])])})
+    title = label("student_cells", lang, grid=grid_text(sc.policy.privacy_grid_m, lang))
     return Layer("student_cells", "placement",
                  _frame(rows, [cell_polygon(sc, *k) for k in keys]),
-                 (LegendEntry("student_cells", to_hex(cmap(0.7)), "box"),), show=False)
+                 (LegendEntry("student_cells", to_hex(cmap(0.7)), "box", title),), show=False,
+                 title=title)
 
 
 def _flows(sc: Scenario, plan: Plan, lang: str, tier: Tier, name: str) -> Layer | None:
-    seats = [s for s in plan.enrolment.seats if s.tier is tier
+    seats = [s for s in plan.get(EnrolmentResult).seats if s.tier is tier
              and s.student_id in sc.student_by_id]
     if not seats:
         return None
@@ -237,7 +244,7 @@ def special_flows_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
 @layer("unplaced_areas")
 def unplaced_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     """Grid cells holding unplaced students, with their grades and reasons."""
-    un = [u for u in plan.enrolment.unplaced if u.student_id in sc.student_by_id]
+    un = [u for u in plan.get(EnrolmentResult).unplaced if u.student_id in sc.student_by_id]
     legend = (LegendEntry("unplaced_areas", UNPLACED_COLOR, "box"),)
     if not un:  # an empty layer still: the file is always there for GIS users
         return Layer("unplaced_areas", "enrolment", _frame([], []), legend)
@@ -263,12 +270,12 @@ def unplaced_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
 @layer("schools")
 def schools_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     """Schools sized by LRC students, ringed by resource-room status; popups with numbers."""
-    loads = {x.school_id: x for x in plan.enrolment.schools}
+    loads = {x.school_id: x for x in plan.get(EnrolmentResult).schools}
     per_grade: dict[str, Counter[int]] = defaultdict(Counter)
-    for s in plan.enrolment.seats:
+    for s in plan.get(EnrolmentResult).seats:
         if s.tier is Tier.LRC:
             per_grade[s.school_id][s.grade] += 1
-    special = Counter(s.school_id for s in plan.enrolment.seats if s.tier is Tier.SPECIAL)
+    special = Counter(s.school_id for s in plan.get(EnrolmentResult).seats if s.tier is Tier.SPECIAL)
     rows, geoms = [], []
     for school in sc.schools:
         load = loads.get(school.id)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from lrcplan.maps.export import write_geojson, write_geopackage
-from lrcplan.maps.labels import LANGS
 from lrcplan.maps.layers import build_layers
 from lrcplan.models.errors import InputError
+from lrcplan.models.labels import LANGS
+from lrcplan.models.outdir import atomic_folder
 from lrcplan.models.plan import Plan
+from lrcplan.models.planio import write_plan
 from lrcplan.models.scenario import Scenario
 
 
@@ -34,3 +37,20 @@ def write_maps(plan: Plan, sc: Scenario, folder: Path, *, lang: str = "en",
     png, svg = write_static(draw_static(layers, sc, plan, lang=lang), folder)
     report = write_report(plan, sc, layers, folder, lang=lang, map_png=png.read_bytes())
     return [html, png, svg, report]
+
+
+def save_plan(plan: Plan, sc: Scenario, out: str | os.PathLike[str], *, maps: bool = True,
+              lang: str = "en", tiles: bool = False) -> Path:
+    """Write the plan folder atomically: tables, GIS layers and, unless told not to, maps.
+
+    Nothing appears at `out` unless everything was written; the scenario folder is never
+    an output.
+    """
+    from lrcplan.optimizer.stages import STAGE_FILES
+
+    with atomic_folder(out, kind="plan", protect=[sc.source] if sc.source else []) as tmp:
+        write_plan(plan, sc, tmp, STAGE_FILES)
+        write_layers(plan, sc, tmp)
+        if maps:
+            write_maps(plan, sc, tmp, lang=lang, tiles=tiles)
+    return Path(out)

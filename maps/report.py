@@ -12,6 +12,7 @@ import html
 import io
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +21,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from lrcplan.maps.labels import label
 from lrcplan.maps.layers import TRAVEL_CMAP, Layer
 from lrcplan.maps.static import quiet_glyphs
+from lrcplan.models.enrolment import EnrolmentResult
 from lrcplan.models.entities import SchoolKind, Tier
-from lrcplan.models.plan import Plan
+from lrcplan.models.labels import grid_text, label
+from lrcplan.models.plan import Plan, StageResult
 from lrcplan.models.scenario import Scenario
 
 MAX_VIOLATIONS_LISTED = 200  # the full list is in the plan's files; the page stays readable
@@ -127,7 +129,7 @@ def _nice_step(span: float) -> float:
 
 def travel_chart(plan: Plan, sc: Scenario, layers: list[Layer], lang: str) -> str:
     """Histogram of LRC travel minutes with the policy limit, as inline SVG."""
-    minutes = np.array([s.travel_minutes for s in plan.enrolment.seats if s.tier is Tier.LRC])
+    minutes = np.array([s.travel_minutes for s in plan.get(EnrolmentResult).seats if s.tier is Tier.LRC])
     limit = sc.policy.max_home_school_minutes
     # The map's colour scale, so a bar has the colour of its flows on the map.
     vmax = next((lay.colorbar[2] for lay in layers if lay.colorbar), limit)
@@ -162,7 +164,7 @@ def travel_chart(plan: Plan, sc: Scenario, layers: list[Layer], lang: str) -> st
 
 def class_chart(plan: Plan, sc: Scenario, lang: str) -> str:
     """Bar chart of regular-school classes by their number of LRC students, as inline SVG."""
-    per_class = Counter((s.school_id, s.grade, s.class_index) for s in plan.enrolment.seats
+    per_class = Counter((s.school_id, s.grade, s.class_index) for s in plan.get(EnrolmentResult).seats
                         if s.tier is Tier.LRC)
     regular = {s.id for s in sc.schools if s.kind is SchoolKind.REGULAR}
     counts = Counter(per_class[(c.school_id, c.grade, c.index)] for c in sc.classes
@@ -195,58 +197,25 @@ def _verdict(plan: Plan, lang: str) -> str:
             f"{len(plan.violations)} {_e(label('violations', lang))}<ul>{items}</ul></div>")
 
 
-def key_numbers(plan: Plan) -> dict[str, object]:
-    """The key figures of a plan, the same as `plan_summary` prints."""
-    p = plan.placement.summary.details
-    e = plan.enrolment.summary.details
-    loads = plan.enrolment.schools
-    # Present teachers count only up to the need: a surplus at one school fills no gap.
-    present = sum(min(x.resource_teachers_present, x.resource_teachers_needed) for x in loads)
-    return {
-        "lrc": p.get("lrc", 0), "special": p.get("special", 0), "home": p.get("home", 0),
-        "undecided": p.get("undecided", 0),
-        "lrc_seated": e["lrc_seated"],
-        "kept_seats": sum(s.incumbent for s in plan.enrolment.seats if s.tier is Tier.LRC),
-        "outside_catchment": e["outside_catchment"],
-        "beyond_preferred": e["seats_beyond_preferred"],
-        "travel_mean_max": f"{e['lrc_travel_minutes_total'] / max(1, e['lrc_seated']):.1f} / "
-                           f"{e['lrc_travel_minutes_max']:.1f}",
-        "special_seated": e["special_seated"],
-        "unplaced": e["unplaced"],
-        "room_schools": sum(x.room_required for x in loads),
-        "without_room": sum(x.room_required and not x.has_room for x in loads),
-        "resource_teachers": f"{sum(x.resource_teachers_needed for x in loads)} / {present}",
-    }
+def _figures_table(result: StageResult, lang: str) -> str:
+    rows = []
+    for f in result.figures():
+        value = f.value
+        shown = f"{value:,}" if isinstance(value, int) else _e(value)
+        if f.alarm and value:  # zero is the healthy value of a figure to act on
+            shown = f'<span class="warn">{shown}</span>'
+        name = _e(label(f.key, lang))
+        css = "sub-row" if f.indent else "cap"
+        rows.append(f'<tr><td class="{css}">{name}</td><td class="num">{shown}</td></tr>')
+    return (f"<table><thead><tr><th></th><th class=\"num\">{_e(label('value', lang))}"
+            f"</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def _key_tables(plan: Plan, lang: str) -> str:
-    k = key_numbers(plan)
-    tiers = "".join(f'<tr><td class="cap">{_e(label(t, lang))}</td>'
-                    f'<td class="num">{k[t]:,}</td></tr>'
-                    for t in ("lrc", "special", "home", "undecided"))
-    tier_table = (f"<table><thead><tr><th>{_e(label('tier', lang))}</th>"
-                  f'<th class="num">{_e(label("students", lang))}</th></tr></thead>'
-                  f"<tbody>{tiers}</tbody></table>")
-    sub = {"kept_seats", "outside_catchment", "beyond_preferred", "travel_mean_max",
-           "without_room"}
-    # Numbers a planner must act on are flagged; zero is the healthy value for each.
-    alarm = {"unplaced", "without_room"}
-    rows = []
-    for key in ("lrc_seated", "kept_seats", "outside_catchment", "beyond_preferred",
-                "travel_mean_max", "special_seated", "unplaced", "room_schools",
-                "without_room", "resource_teachers"):
-        value = k[key]
-        text = f"{value:,}" if isinstance(value, int) else _e(value)
-        if key in alarm and value:
-            text = f'<span class="warn">{text}</span>'
-        name = _e(label(key, lang))
-        rows.append(f'<tr><td class="sub-row">{name}</td><td class="num">{text}</td></tr>'
-                    if key in sub
-                    else f'<tr><td class="cap">{name}</td><td class="num">{text}</td></tr>')
-    key_table = (f"<table><thead><tr><th></th><th class=\"num\">{_e(label('value', lang))}"
-                 f"</th></tr></thead><tbody>{''.join(rows)}</tbody></table>")
-    return (f'<div class="grid"><div><h3>{_e(label("tiers", lang))}</h3>{tier_table}</div>'
-            f"<div><h3>{_e(label('stage_enrolment', lang))}</h3>{key_table}</div></div>")
+    """One table of key figures per stage, as the stage computed them."""
+    cells = "".join(f"<div><h3>{_e(_known('stage_' + r.stage, r.stage, lang))}</h3>"
+                    f"{_figures_table(r, lang)}</div>" for r in plan.results)
+    return f'<div class="grid">{cells}</div>'
 
 
 def _stages_table(plan: Plan, lang: str) -> str:
@@ -259,7 +228,7 @@ def _stages_table(plan: Plan, lang: str) -> str:
             "-" if s.bound is None else f"{s.bound:,.0f}",
             f"{s.seconds:.2f}",
             _e(s.engine),
-            f'<span class="small">{_e(s.details.get("optimality", "-"))}</span>',
+            f'<span class="small">{_e(s.proof or "-")}</span>',
         ])
     head = [(_e(label(k, lang)), k in ("objective", "bound", "seconds"))
             for k in ("stage", "status", "objective", "bound", "seconds", "engine",
@@ -268,7 +237,7 @@ def _stages_table(plan: Plan, lang: str) -> str:
 
 
 def _schools_table(plan: Plan, sc: Scenario, lang: str) -> str:
-    loads = sorted((x for x in plan.enrolment.schools if x.room_required),
+    loads = sorted((x for x in plan.get(EnrolmentResult).schools if x.room_required),
                    key=lambda x: (-x.lrc_students, x.school_id))
     if not loads:
         return f'<p class="none">{_e(label("none", lang))}</p>'
@@ -288,7 +257,7 @@ def _schools_table(plan: Plan, sc: Scenario, lang: str) -> str:
 
 
 def _unplaced_table(plan: Plan, lang: str) -> str:
-    un = sorted(plan.enrolment.unplaced, key=lambda u: u.student_id)
+    un = sorted(plan.get(EnrolmentResult).unplaced, key=lambda u: u.student_id)
     if not un:
         return f'<p class="none">{_e(label("none", lang))}</p>'
     rows = [[_e(u.student_id), str(u.grade),
@@ -299,11 +268,37 @@ def _unplaced_table(plan: Plan, lang: str) -> str:
     return _table(head, rows)
 
 
-def render_report(plan: Plan, sc: Scenario, layers: list[Layer], *, lang: str = "en",
-                  map_png: bytes | None = None) -> str:
-    """The report page as one HTML string."""
-    title = f"{label('report_title', lang)} — {sc.name}"
-    when = plan.created.replace("T", " ")
+Section = Callable[[Plan, Scenario, list[Layer], str], tuple[str, str]]
+_SECTIONS: list[tuple[str, str, Section]] = []
+
+
+def section(stage: str, *, after_map: bool = True) -> Callable[[Section], Section]:
+    """Register a report section of a stage: fn(plan, sc, layers, lang) -> (title, html).
+
+    Sections appear, in registration order, for the stages that ran; `after_map=False`
+    puts a section before the map (charts), otherwise after it (lists to act on).
+    """
+
+    def wrap(fn: Section) -> Section:
+        _SECTIONS.append((stage, "before" if not after_map else "after", fn))
+        return fn
+
+    return wrap
+
+
+def _sections(plan: Plan, sc: Scenario, layers: list[Layer], lang: str, where: str
+              ) -> list[str]:
+    ran = {r.stage for r in plan.results}
+    out = []
+    for stage, place, fn in _SECTIONS:
+        if stage in ran and place == where:
+            title, body = fn(plan, sc, layers, lang)
+            out += [f"<h2>{title}</h2>", body]
+    return out
+
+
+@section("enrolment", after_map=False)
+def _charts(plan: Plan, sc: Scenario, layers: list[Layer], lang: str) -> tuple[str, str]:
     # Chart text stays text in the SVG, so the browser draws Chinese with its own fonts.
     # Chinese labels need no CJK font here: the layout measures them with a Latin font and
     # the browser draws them, so matplotlib's per-glyph warnings are noise.
@@ -313,6 +308,29 @@ def render_report(plan: Plan, sc: Scenario, layers: list[Layer], *, lang: str = 
                   f"{travel_chart(plan, sc, layers, lang)}</div>"
                   f'<div class="chart"><h3>{_e(label("per_class_hist", lang))}</h3>'
                   f"{class_chart(plan, sc, lang)}</div></div>")
+    return _e(label("charts", lang)), charts
+
+
+@section("enrolment")
+def _room_schools(plan: Plan, sc: Scenario, layers: list[Layer], lang: str
+                  ) -> tuple[str, str]:
+    n = sum(x.room_required for x in plan.get(EnrolmentResult).schools)
+    return (f"{_e(label('room_schools', lang))} <span class=\"count\">({n})</span>",
+            _schools_table(plan, sc, lang))
+
+
+@section("enrolment")
+def _unplaced(plan: Plan, sc: Scenario, layers: list[Layer], lang: str) -> tuple[str, str]:
+    n = len(plan.get(EnrolmentResult).unplaced)
+    return (f"{_e(label('unplaced_list', lang))} <span class=\"count\">({n})</span>",
+            _unplaced_table(plan, lang))
+
+
+def render_report(plan: Plan, sc: Scenario, layers: list[Layer], *, lang: str = "en",
+                  map_png: bytes | None = None) -> str:
+    """The report page as one HTML string: verdict, figures, stages, then stage sections."""
+    title = f"{label('report_title', lang)} — {sc.name}"
+    when = plan.created.replace("T", " ")
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
@@ -325,7 +343,7 @@ def render_report(plan: Plan, sc: Scenario, layers: list[Layer], *, lang: str = 
         f"<h2>{_e(label('key_numbers', lang))}</h2>", _key_tables(plan, lang),
         f"<h2>{_e(label('stages', lang))}</h2>",
         f'<div class="stages">{_stages_table(plan, lang)}</div>',
-        f"<h2>{_e(label('charts', lang))}</h2>", charts,
+        *_sections(plan, sc, layers, lang, "before"),
     ]
     if map_png is not None:
         data = base64.b64encode(map_png).decode("ascii")
@@ -333,13 +351,8 @@ def render_report(plan: Plan, sc: Scenario, layers: list[Layer], *, lang: str = 
                   f'<div class="map"><img alt="{_e(label("map", lang))}" '
                   f'src="data:image/png;base64,{data}"></div>']
     parts += [
-        f"<h2>{_e(label('room_schools', lang))} <span class=\"count\">"
-        f"({sum(x.room_required for x in plan.enrolment.schools)})</span></h2>",
-        _schools_table(plan, sc, lang),
-        f"<h2>{_e(label('unplaced_list', lang))} <span class=\"count\">"
-        f"({len(plan.enrolment.unplaced)})</span></h2>",
-        _unplaced_table(plan, lang),
-        f"<footer>{_e(label('privacy', lang))}</footer>",
+        *_sections(plan, sc, layers, lang, "after"),
+        f"<footer>{_e(label('privacy', lang, grid=grid_text(sc.policy.privacy_grid_m, lang)))}</footer>",
         "</body></html>",
     ]
     return "\n".join(parts)

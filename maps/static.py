@@ -40,8 +40,8 @@ from matplotlib.path import Path as MplPath
 from matplotlib.transforms import Transform
 from scipy.spatial import cKDTree
 
-from lrcplan.maps.labels import label
 from lrcplan.maps.layers import TRAVEL_CMAP, Layer, LegendEntry
+from lrcplan.models.labels import grid_text, label
 from lrcplan.models.plan import Plan
 from lrcplan.models.scenario import Scenario
 
@@ -328,8 +328,8 @@ def _handle(e: LegendEntry, frame: gpd.GeoDataFrame) -> Artist:
 
 def _legend_label(e: LegendEntry, lab: Callable[[str], str]) -> str:
     if e.symbol == "sizes":
-        return f"{lab(e.key)}\n" + " / ".join(map(str, LEGEND_SIZES))
-    return lab(e.key)
+        return f"{e.text or lab(e.key)}\n" + " / ".join(map(str, LEGEND_SIZES))
+    return e.text or lab(e.key)
 
 
 # ------------------------------------------------------------------ extent, scale, north
@@ -500,7 +500,7 @@ def draw_static(layers: list[Layer], sc: Scenario, plan: Plan, *, lang: str = "e
         if box is not None and window is not None:
             _inset(fig, ax, frames, box, window, zoomed, f"{lab('inset')} (×{INSET_ZOOM:g})")
 
-        d = plan.enrolment.summary.details
+        d = plan.figure_values()
         fig.text(MAP_BOX[0], 0.955, f"{lab('report_title')} — {sc.name}", fontsize=16,
                  fontweight="bold", va="baseline")
         fig.text(MAP_BOX[0], 0.915,
@@ -509,7 +509,8 @@ def draw_static(layers: list[Layer], sc: Scenario, plan: Plan, *, lang: str = "e
                  f"{lab('special_seated')} {d['special_seated']}   ·   "
                  f"{lab('unplaced')} {d['unplaced']}",
                  fontsize=10, color="#444444", va="baseline")
-        notes = [lab("privacy"), f"{lab('projection')}: {sc.crs}"]
+        notes = [label("privacy", shown_lang,
+                       grid=grid_text(sc.policy.privacy_grid_m, shown_lang)), f"{lab('projection')}: {sc.crs}"]
         if fallback:
             notes.append(lab("no_cjk_font"))
         fig.text(MAP_BOX[0], 0.03, "   ·   ".join(notes), fontsize=7.5, color="#666666",

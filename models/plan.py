@@ -1,12 +1,16 @@
-"""Results: one object per stage (status, objective, bound, time) and the Plan holding them."""
+"""Results: what every stage reports, the key figures it shows, and the Plan holding them.
+
+A stage result is a frozen dataclass satisfying `StageResult`: its stage name, its typed
+options, a `StageSummary` (status, objective, bound, time, engine, proof) and its own key
+figures. The Plan holds the results of the stages that ran, in pipeline order; readers
+ask for one by type (`plan.get(EnrolmentResult)`) instead of by string key.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
-
-from lrcplan.models.entities import Tier
+from typing import ClassVar, Protocol, TypeVar, runtime_checkable
 
 
 class Status(StrEnum):
@@ -24,7 +28,7 @@ class Violation:
     """A hard rule broken by a plan, found by the independent checker."""
 
     rule: str
-    subject: str  # the student, class or school concerned
+    subject: str  # the student, class, school or file cell concerned
     message: str
 
     def __str__(self) -> str:
@@ -33,7 +37,7 @@ class Violation:
 
 @dataclass(frozen=True)
 class StageSummary:
-    """What every stage reports: status, objective, bound, wall time and engine."""
+    """What every stage reports: status, objective, bound, wall time, engine and proof."""
 
     stage: str
     status: Status
@@ -41,99 +45,85 @@ class StageSummary:
     objective: float | None = None
     bound: float | None = None
     engine: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
+    proof: str = ""  # why the status holds, e.g. the optimality certificate in words
 
-    def line(self) -> str:
-        """One fixed-width line for the summary table."""
-        obj = "-" if self.objective is None else f"{self.objective:,.1f}"
-        bnd = "-" if self.bound is None else f"{self.bound:,.1f}"
-        return (f"{self.stage:<11} {self.status.value:<10} {obj:>14} {bnd:>14} "
-                f"{self.seconds:>8.2f}s  {self.engine}")
+    def __post_init__(self) -> None:
+        if self.seconds < 0:
+            raise ValueError(f"seconds must be 0 or more, got {self.seconds}")
 
 
 @dataclass(frozen=True)
-class Decision:
-    """A student's placement tier and the reason, in a case officer's words."""
+class KeyFigure:
+    """One key number of a stage, as the CLI summary and the report show it."""
 
-    student_id: str
-    tier: Tier | None  # None: not decidable from the data (refer to the committee)
-    basis: str  # given / assessment / severity / undecided
-    reason: str
+    key: str  # label key (models/labels.py), also its English text
+    value: int | float | str
+    indent: bool = False  # a detail of the figure above it
+    alarm: bool = False  # a planner must act on it when it is not zero
 
 
 @dataclass(frozen=True)
-class PlacementResult:
-    """The placement stage: one Decision per student."""
+class StageOptions:
+    """Options every stage has; a stage's own options subclass this."""
 
+    time_limit_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.time_limit_s > 0:
+            raise ValueError(f"time_limit_s must be positive, got {self.time_limit_s}")
+
+
+@runtime_checkable
+class StageResult(Protocol):
+    """The result of one stage (a frozen dataclass)."""
+
+    stage: ClassVar[str]
     summary: StageSummary
-    decisions: tuple[Decision, ...]
+    options: StageOptions
 
-    def tier_of(self) -> dict[str, Tier | None]:
-        """Tier by student id."""
-        return {d.student_id: d.tier for d in self.decisions}
-
-
-@dataclass(frozen=True)
-class Seat:
-    """A student's seat: a class of a regular school (LRC) or a special school."""
-
-    student_id: str
-    tier: Tier
-    school_id: str
-    grade: int
-    class_index: int | None  # None where a special school's class is not planned here
-    travel_minutes: float
-    distance_km: float
-    catchment: bool  # the student's catchment school
-    incumbent: bool  # kept the seat the student already had
+    def figures(self) -> tuple[KeyFigure, ...]:
+        """The stage's key numbers, computed from its own rows."""
+        ...
 
 
-@dataclass(frozen=True)
-class Unplaced:
-    """A student without a seat, and exactly why."""
-
-    student_id: str
-    tier: Tier | None
-    grade: int
-    reason: str
-
-
-@dataclass(frozen=True)
-class SchoolLoad:
-    """Per-school figures after enrolment."""
-
-    school_id: str
-    lrc_students: int
-    classes_with_lrc: int
-    classes_with_two: int
-    room_required: bool  # reaches the resource-room threshold
-    has_room: bool
-    resource_teachers_needed: int
-    resource_teachers_present: int
-
-
-@dataclass(frozen=True)
-class EnrolmentResult:
-    """The enrolment stage: seats, unplaced students and per-school loads."""
-
-    summary: StageSummary
-    seats: tuple[Seat, ...]
-    unplaced: tuple[Unplaced, ...]
-    schools: tuple[SchoolLoad, ...]
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
 class Plan:
-    """A district plan: every stage's result, and what the checker found."""
+    """A district plan: every stage's result in pipeline order, and what the checker found."""
 
-    scenario: str
+    scenario: str  # the scenario's name
+    fingerprint: str  # digest of the scenario's content (models/fingerprint.py)
     created: str  # ISO date-time the plan was made
-    placement: PlacementResult
-    enrolment: EnrolmentResult
+    results: tuple[StageResult, ...]
     violations: tuple[Violation, ...] = ()
-    options: dict[str, Any] = field(default_factory=dict)
+    # Cells of a plan read from files that disagree with their own row, found while reading.
+    cell_mismatches: tuple[Violation, ...] = field(default=(), compare=False)
+
+    def get(self, kind: type[R]) -> R:
+        """The result of the stage of type `kind`; KeyError when that stage did not run."""
+        for r in self.results:
+            if isinstance(r, kind):
+                return r
+        raise KeyError(f"the plan has no {kind.__name__}")
+
+    def find(self, kind: type[R]) -> R | None:
+        """The result of the stage of type `kind`, or None when that stage did not run."""
+        return next((r for r in self.results if isinstance(r, kind)), None)
+
+    def replacing(self, result: StageResult) -> Plan:
+        """A copy with the result of the same stage replaced (for tests and re-planning)."""
+        if not any(r.stage == result.stage for r in self.results):
+            raise KeyError(f"the plan has no {result.stage} stage")
+        return replace(self, results=tuple(result if r.stage == result.stage else r
+                                           for r in self.results))
+
+    def figure_values(self) -> dict[str, int | float | str]:
+        """Every stage's key figures by label key (computed by the stages, once each)."""
+        return {f.key: f.value for r in self.results for f in r.figures()}
 
     @property
     def stages(self) -> tuple[StageSummary, ...]:
         """Summaries of the stages run, in pipeline order."""
-        return (self.placement.summary, self.enrolment.summary)
+        return tuple(r.summary for r in self.results)

@@ -26,16 +26,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lrcplan.models.entities import SchoolKind, Student, Tier
-from lrcplan.models.plan import (
+from lrcplan.models.enrolment import (
+    EnrolmentOptions,
     EnrolmentResult,
-    PlacementResult,
+    EnrolmentStats,
     SchoolLoad,
     Seat,
-    StageSummary,
-    Status,
     Unplaced,
 )
+from lrcplan.models.entities import SchoolKind, Student, Tier
+from lrcplan.models.placement import PlacementResult
+from lrcplan.models.plan import StageSummary, Status
 from lrcplan.models.scenario import Scenario
 from lrcplan.optimizer.flow import (
     FlowNetwork,
@@ -44,22 +45,6 @@ from lrcplan.optimizer.flow import (
     solve_networkx,
     solve_ortools,
 )
-
-
-@dataclass(frozen=True)
-class EnrolmentOptions:
-    """Options of the enrolment stage."""
-
-    reshuffle: bool = False  # incumbents give up their seats and are placed afresh
-    candidates: int = 16  # nearest (school, grade) groups per student before pricing
-    engine: str = "ortools"  # or "networkx" (reference, slow)
-    max_rounds: int = 8  # pricing rounds before giving up the optimality proof
-
-    def __post_init__(self) -> None:
-        if self.candidates < 1:
-            raise ValueError(f"candidates must be at least 1, got {self.candidates}")
-        if self.engine not in ("ortools", "networkx"):
-            raise ValueError(f"engine must be 'ortools' or 'networkx', got {self.engine!r}")
 
 
 @dataclass(frozen=True)
@@ -169,35 +154,19 @@ def solve_enrolment(sc: Scenario, placement: PlacementResult,
     unplaced.sort(key=lambda u: u.student_id)
     loads = school_loads(sc, seats)
 
-    lrc_seats = [s for s in seats if s.tier is Tier.LRC]
-    doubled = sum(max(0, n - pol.preferred_lrc_per_class)
-                  for n in Counter((s.school_id, s.grade, s.class_index)
-                                   for s in lrc_seats).values())
-    details = {
-        "lrc_seated": len(lrc_seats),
-        "special_seated": len(seats) - len(lrc_seats),
-        "unplaced": len(unplaced),
-        "incumbents_kept": sum(s.incumbent for s in seats),
-        "outside_catchment": sum(not s.catchment for s in lrc_seats),
-        "seats_beyond_preferred": doubled,
-        "lrc_travel_minutes_total": round(sum(s.travel_minutes for s in lrc_seats), 1),
-        "lrc_travel_minutes_max": round(max((s.travel_minutes for s in lrc_seats), default=0), 1),
-        "flow_arcs": int(len(model.net.tail)),
-        "pricing_rounds": proof["rounds"],
-        "solver_seconds": proof["solver_seconds"],
-        "optimality": proof["text"],
-        "weights": {"extra_seat": weights.extra_seat,
-                    "outside_catchment": weights.outside_catchment,
-                    "unplaced": weights.unplaced},
-        "notes": notes,
-    }
+    stats = EnrolmentStats(
+        flow_arcs=int(len(model.net.tail)), pricing_rounds=int(proof["rounds"]),
+        solver_seconds=float(proof["solver_seconds"]), weight_extra_seat=weights.extra_seat,
+        weight_outside_catchment=weights.outside_catchment, weight_unplaced=weights.unplaced,
+        notes=tuple(notes))
     status = Status.OPTIMAL if proof["certified"] else (
         Status.FEASIBLE if sol.optimal else Status.INFEASIBLE)
     summary = StageSummary("enrolment", status, time.perf_counter() - t0,
                            objective=float(sol.cost),
                            bound=float(sol.cost) if proof["certified"] else None,
-                           engine=sol.engine, details=details)
-    return EnrolmentResult(summary, tuple(seats), tuple(unplaced), loads)
+                           engine=sol.engine, proof=str(proof["text"]))
+    return EnrolmentResult(summary, tuple(seats), tuple(unplaced), loads,
+                           pol.preferred_lrc_per_class, opt, stats)
 
 
 def _kept_seats(sc: Scenario, kept: list[tuple[Student, str, int | None]], tier: Tier
@@ -258,10 +227,15 @@ class _LrcModel:
 
     def reason(self, i: int, sc: Scenario, st: Student) -> str:
         """Why student i could not be seated."""
-        n = int(self.reach_groups[i])
         mins = f"{self.reach_minutes:g} min"
-        if n == 0:
+        if int(self.reach_groups[i]) == 0:
             return f"no regular school with a grade-{st.grade} class within {mins}"
+        # reach_groups stops counting at the candidates asked for; the reason counts all.
+        ids = [x.id for x in sc.schools if x.kind is SchoolKind.REGULAR
+               and (x.id, st.grade) in sc.classes_by_school_grade]
+        dest = np.array([[sc.school_by_id[x].lon, sc.school_by_id[x].lat] for x in ids])
+        _, dur = sc.travel.pairs(np.repeat([[st.lon, st.lat]], len(ids), axis=0), dest)
+        n = int(np.count_nonzero(dur <= self.reach_minutes * 60.0))
         return (f"all grade-{st.grade} classes of the {n} school(s) within {mins} are full "
                 f"({sc.policy.max_lrc_per_class} LRC students per class)")
 
@@ -275,6 +249,7 @@ def _solve_lrc(sc: Scenario, students: list[Student], groups: _Groups,
     extra_k = np.full(len(students), k)
     rounds = 0
     solver_s = 0.0
+    t0 = time.perf_counter()
     while True:
         rounds += 1
         model = _network(sc, students, groups, w, cand)
@@ -292,6 +267,10 @@ def _solve_lrc(sc: Scenario, students: list[Student], groups: _Groups,
             return sol, model, proof | {"certified": True,
                                         "text": "proven: residual potentials price every "
                                                 "student-school pair within reach at >= 0"}
+        if time.perf_counter() - t0 > opt.time_limit_s:
+            return sol, model, proof | {"text": f"time limit of {opt.time_limit_s:g} s reached "
+                                                f"after {rounds} pricing round(s); "
+                                                f"{need.size} students still priced below 0"}
         if rounds >= opt.max_rounds:
             return sol, model, proof | {"text": f"{need.size} students still priced below 0 "
                                                 f"after {rounds} rounds"}

@@ -1,55 +1,57 @@
-"""The plan pipeline: Scenario -> placement -> enrolment -> (later stages) -> checked Plan."""
+"""The plan pipeline: Scenario -> every registered stage in order -> checked Plan.
+
+The pipeline names no stage: it runs `optimizer.stages.STAGES`, each with its typed options,
+and hands the result to the independent checker. Writing a plan folder is the output
+layer's job (maps/render.py `save_plan`), so nothing here imports maps.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
-from lrcplan.models.outdir import atomic_folder
-from lrcplan.models.plan import Plan
-from lrcplan.models.planio import write_plan
+from lrcplan.models.fingerprint import scenario_fingerprint
+from lrcplan.models.labels import label
+from lrcplan.models.plan import Plan, StageOptions, StageResult
+from lrcplan.models.planio import read_plan
 from lrcplan.models.scenario import Scenario
 from lrcplan.models.summary import format_table
 from lrcplan.optimizer.check import check
-from lrcplan.optimizer.enrolment import EnrolmentOptions, solve_enrolment
-from lrcplan.optimizer.placement import solve_placement
+from lrcplan.optimizer.stages import STAGE_FILES, STAGES, Stage
 
 
-@dataclass(frozen=True)
-class PlanOptions:
-    """Options of a whole plan run."""
-
-    enrolment: EnrolmentOptions = field(default_factory=EnrolmentOptions)
-
-
-def run_plan(sc: Scenario, options: PlanOptions | None = None, *,
-             created: str | None = None) -> Plan:
-    """Run every stage in order and the independent checker on the result."""
-    opt = options or PlanOptions()
-    placement = solve_placement(sc)
-    enrolment = solve_enrolment(sc, placement, opt.enrolment)
-    plan = Plan(sc.name, created or dt.datetime.now().isoformat(timespec="seconds"),
-                placement, enrolment, options={"reshuffle": opt.enrolment.reshuffle,
-                                               "enrolment": asdict(opt.enrolment)})
-    return replace(plan, violations=tuple(check(sc, plan)))
+def run_plan(sc: Scenario, options: Mapping[str, StageOptions] | None = None, *,
+             stages: Sequence[Stage] = STAGES, created: str | None = None) -> Plan:
+    """Run every stage in order with its options (by stage name), then the checker."""
+    opts = dict(options or {})
+    unknown = sorted(set(opts) - {s.name for s in stages})
+    if unknown:
+        raise ValueError(f"options for unknown stage(s): {', '.join(unknown)}")
+    results: list[StageResult] = []
+    for stage in stages:
+        opt = opts.get(stage.name) or stage.options_type()
+        results.append(stage.solve(sc, tuple(results), opt))
+    plan = Plan(sc.name, scenario_fingerprint(sc),
+                created or dt.datetime.now().isoformat(timespec="seconds"), tuple(results))
+    return replace(plan, violations=tuple(check(sc, plan, stages)))
 
 
-def save_plan(plan: Plan, sc: Scenario, out: str | os.PathLike[str], *, maps: bool = True,
-              lang: str = "en", tiles: bool = False) -> Path:
-    """Write the plan folder atomically: tables, GIS layers and, unless told not to, maps.
+def load_plan(folder: str | os.PathLike[str], sc: Scenario) -> Plan:
+    """Read a written plan folder of this scenario back (InputError if it is not one)."""
+    return read_plan(folder, sc, STAGE_FILES)
 
-    Nothing appears at `out` unless everything was written.
-    """
-    from lrcplan.maps.render import write_layers, write_maps
 
-    with atomic_folder(out) as tmp:
-        write_plan(plan, sc, tmp)
-        write_layers(plan, sc, tmp)
-        if maps:
-            write_maps(plan, sc, tmp, lang=lang, tiles=tiles)
-    return Path(out)
+def options_relied_on(plan: Plan) -> str:
+    """The options of every stage that ran, as `stage.option=value` words."""
+    parts = []
+    for r in plan.results:
+        for name, value in vars(r.options).items():
+            shown = str(value).lower() if isinstance(value, bool) else value
+            parts.append(f"{r.stage}.{name}={shown}")
+    return " ".join(parts)
 
 
 def plan_summary(plan: Plan) -> str:
@@ -60,35 +62,17 @@ def plan_summary(plan: Plan) -> str:
              f"{s.seconds:.2f}", s.engine] for s in plan.stages]
     text = [format_table(["stage", "status", "objective", "bound", "seconds", "engine"], rows,
                          title=f"Plan for {plan.scenario}")]
-    p = plan.placement.summary.details
-    e = plan.enrolment.summary.details
-    loads = plan.enrolment.schools
-    key = [
-        ["students placed in regular classes (LRC)", p.get("lrc", 0)],
-        ["students placed in special schools", p.get("special", 0)],
-        ["students taught at home", p.get("home", 0)],
-        ["tier undecided (refer to the committee)", p.get("undecided", 0)],
-        ["LRC students seated", e["lrc_seated"]],
-        ["  of which kept their seat", sum(s.incumbent for s in plan.enrolment.seats
-                                          if s.tier.value == "lrc")],
-        ["  outside their catchment school", e["outside_catchment"]],
-        ["  sharing a class beyond the preferred number", e["seats_beyond_preferred"]],
-        ["  mean / max travel (min)",
-         f"{e['lrc_travel_minutes_total'] / max(1, e['lrc_seated']):.1f} / "
-         f"{e['lrc_travel_minutes_max']:.1f}"],
-        ["special-school students seated", e["special_seated"]],
-        ["unplaced students", e["unplaced"]],
-        ["schools reaching the resource-room threshold", sum(x.room_required for x in loads)],
-        ["  of which without a room", sum(x.room_required and not x.has_room for x in loads)],
-        ["resource teachers needed / present",
-         f"{sum(x.resource_teachers_needed for x in loads)} / "
-         f"{sum(min(x.resource_teachers_present, x.resource_teachers_needed) for x in loads)}"],
-    ]
-    text.append(format_table(["", "value"], key, title="\nKey numbers"))
-    text.append(f"\nOptimality: {e['optimality']}")
+    for r in plan.results:
+        key: list[list[Any]] = [[("  " if f.indent else "") + label(f.key), f.value]
+                                for f in r.figures()]
+        text.append(format_table(["", "value"], key, title=f"\n{label('stage_' + r.stage)}"))
+    text.append("")
+    text += [f"{s.stage}: {s.proof}" for s in plan.stages if s.proof]
+    text.append(f"options: {options_relied_on(plan)}")
     if plan.violations:
         text.append(f"\nCHECK FAILED: {len(plan.violations)} violation(s)")
         text += [f"  {v}" for v in plan.violations[:20]]
     else:
         text.append("\nCheck: OK (every hard rule re-verified independently)")
     return "\n".join(text)
+

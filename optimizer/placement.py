@@ -8,12 +8,12 @@ recorded severity. A student flagged unable to attend school is taught at home.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
 
 from lrcplan.models.eligibility import EligibilityStandard
 from lrcplan.models.entities import Assessment, Category, Severity, Student, Tier
-from lrcplan.models.plan import Decision, PlacementResult, StageSummary, Status
+from lrcplan.models.placement import Decision, PlacementOptions, PlacementResult
+from lrcplan.models.plan import StageSummary, Status
 from lrcplan.models.scenario import Scenario
 
 #: A category's verdict: (tier, reason), or None when its scores are not all there.
@@ -200,11 +200,13 @@ def decide(student: Student, std: EligibilityStandard) -> Decision:
                     "refer to the expert committee")
 
 
-def solve_placement(scenario: Scenario) -> PlacementResult:
+def solve_placement(scenario: Scenario,
+                    options: PlacementOptions | None = None) -> PlacementResult:
     """Decide every student's tier by the scenario's eligibility standard."""
+    opt = options or PlacementOptions()
     t0 = time.perf_counter()
     decisions = tuple(decide(s, scenario.standard) for s in scenario.students)
-    counts = Counter(d.tier.value if d.tier else "undecided" for d in decisions)
     summary = StageSummary("placement", Status.DONE, time.perf_counter() - t0,
-                           engine="rules: " + scenario.standard.name, details=dict(counts))
-    return PlacementResult(summary, decisions)
+                           engine="rules: " + scenario.standard.name,
+                           proof="every tier follows from the data by the standard's rules")
+    return PlacementResult(summary, decisions, opt)

@@ -10,31 +10,33 @@ from districts import district
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lrcplan.models.enrolment import EnrolmentOptions, EnrolmentResult
+from lrcplan.models.placement import PlacementResult
 from lrcplan.models.plan import Plan
 from lrcplan.models.policy import Policy
 from lrcplan.models.scenario import Scenario
 from lrcplan.optimizer.check import check
-from lrcplan.optimizer.enrolment import EnrolmentOptions, Weights
-from lrcplan.optimizer.pipeline import PlanOptions, run_plan
+from lrcplan.optimizer.enrolment import Weights
+from lrcplan.optimizer.pipeline import run_plan
 
 
 def plan_of(sc: Scenario, **options: object) -> Plan:
     """Run the plan and assert the independent checker finds nothing."""
-    plan = run_plan(sc, PlanOptions(enrolment=EnrolmentOptions(**options)))  # type: ignore[arg-type]
+    plan = run_plan(sc, {"enrolment": EnrolmentOptions(**options)})  # type: ignore[arg-type]
     assert plan.violations == (), plan.violations
     assert check(sc, plan) == []
     return plan
 
 
 def where(plan: Plan) -> dict[str, tuple[str, int | None]]:
-    return {s.student_id: (s.school_id, s.class_index) for s in plan.enrolment.seats}
+    return {s.student_id: (s.school_id, s.class_index) for s in plan.get(EnrolmentResult).seats}
 
 
 def test_catchment_school_first_even_when_another_is_nearer() -> None:
     sc = district([("A", 0, 1), ("B", 5, 1)], [("s1", 4.9, "A")])
     plan = plan_of(sc)
     assert where(plan) == {"s1": ("A", 1)}
-    seat = plan.enrolment.seats[0]
+    seat = plan.get(EnrolmentResult).seats[0]
     assert seat.catchment and not seat.incumbent
     assert seat.travel_minutes == pytest.approx(4.9 * 1.3 / 30 * 60, rel=0.01)
 
@@ -43,7 +45,7 @@ def test_catchment_before_spreading_within_the_catchment_school() -> None:
     sc = district([("A", 0, 1), ("B", 3, 1)], [("s1", 0, "A"), ("s2", 0.1, "A")])
     plan = plan_of(sc)
     assert where(plan) == {"s1": ("A", 1), "s2": ("A", 1)}
-    assert plan.enrolment.summary.details["seats_beyond_preferred"] == 1
+    assert plan.figure_values()["beyond_preferred"] == 1
 
 
 def test_spread_before_doubling_across_schools() -> None:
@@ -62,7 +64,7 @@ def test_full_catchment_school_leaves_the_farthest_unplaced() -> None:
                                                 ("s3", 2, "A")])
     plan = plan_of(sc)
     assert where(plan) == {"s1": ("A", 1), "s2": ("A", 1)}
-    (u,) = plan.enrolment.unplaced
+    (u,) = plan.get(EnrolmentResult).unplaced
     assert u.student_id == "s3"
     assert u.reason == ("all grade-1 classes of the 1 school(s) within 45 min are full "
                         "(2 LRC students per class)")
@@ -71,7 +73,7 @@ def test_full_catchment_school_leaves_the_farthest_unplaced() -> None:
 def test_out_of_reach_student_is_named_with_the_reason() -> None:
     sc = district([("A", 0, 1)], [("s1", 0, "A"), ("far", 30, None)])
     plan = plan_of(sc)
-    assert [(u.student_id, u.reason) for u in plan.enrolment.unplaced] == [
+    assert [(u.student_id, u.reason) for u in plan.get(EnrolmentResult).unplaced] == [
         ("far", "no regular school with a grade-1 class within 45 min")]
 
 
@@ -81,8 +83,8 @@ def test_over_subscribed_district_places_as_many_as_seats_and_names_the_rest() -
                    ("b7", 7, "B"), ("b8", 8, "B"), ("b9", 9, "B")])
     plan = plan_of(sc)
     assert where(plan) == {"a1": ("A", 1), "a2": ("A", 1), "b8": ("B", 1), "b9": ("B", 1)}
-    assert sorted(u.student_id for u in plan.enrolment.unplaced) == ["a3", "a5", "b7"]
-    assert all("are full" in u.reason for u in plan.enrolment.unplaced)
+    assert sorted(u.student_id for u in plan.get(EnrolmentResult).unplaced) == ["a3", "a5", "b7"]
+    assert all("are full" in u.reason for u in plan.get(EnrolmentResult).unplaced)
 
 
 def test_incumbents_keep_seats_unless_reshuffled() -> None:
@@ -91,7 +93,7 @@ def test_incumbents_keep_seats_unless_reshuffled() -> None:
                   incumbents={"i1": ("A", 1), "i2": ("A", 1)})
     plan = plan_of(sc)
     assert where(plan) == {"i1": ("A", 1), "i2": ("A", 1), "new": ("B", 1)}
-    assert {s.student_id for s in plan.enrolment.seats if s.incumbent} == {"i1", "i2"}
+    assert {s.student_id for s in plan.get(EnrolmentResult).seats if s.incumbent} == {"i1", "i2"}
     moved = plan_of(sc, reshuffle=True)
     assert where(moved) == {"i1": ("B", 1), "i2": ("B", 1), "new": ("A", 1)}
 
@@ -101,7 +103,7 @@ def test_incumbents_over_the_cap_are_placed_afresh() -> None:
                   incumbents={"i1": ("A", 1), "i2": ("A", 1), "i3": ("A", 1)})
     plan = plan_of(sc)
     assert where(plan) == {"i1": ("A", 1), "i2": ("A", 1), "i3": ("A", 2)}
-    assert plan.enrolment.summary.details["notes"] == [
+    assert list(plan.get(EnrolmentResult).stats.notes) == [
         "i3: class A-1-1 already had 2 LRC students; placed afresh"]
 
 
@@ -110,14 +112,14 @@ def test_policy_cap_of_one() -> None:
     sc = district([("A", 0, 1)], [("s1", 0, "A"), ("s2", 1, "A")], policy=pol)
     plan = plan_of(sc)
     assert where(plan) == {"s1": ("A", 1)}
-    assert plan.enrolment.unplaced[0].student_id == "s2"
+    assert plan.get(EnrolmentResult).unplaced[0].student_id == "s2"
 
 
 def test_status_objective_bound_and_time_are_reported() -> None:
     sc = district([("A", 0, 1), ("B", 3, 1)], [("s1", 0, None), ("s2", 0.5, None)])
-    s = plan_of(sc).enrolment.summary
+    s = plan_of(sc).get(EnrolmentResult).summary
     assert s.status.value == "optimal" and s.bound == s.objective and s.seconds > 0
-    assert s.details["optimality"].startswith("proven")
+    assert s.proof.startswith("proven")
 
 
 def test_special_school_students_go_to_the_special_school() -> None:
@@ -133,7 +135,7 @@ def test_special_school_students_go_to_the_special_school() -> None:
     no_special = replace(no_special, students=(replace(no_special.students[0],
                                                        severity=Severity.SEVERE),))
     plan = plan_of(no_special)
-    assert plan.enrolment.unplaced[0].reason == "no special school in the district"
+    assert plan.get(EnrolmentResult).unplaced[0].reason == "no special school in the district"
 
 
 # ----------------------------------------------------------------- brute force
@@ -187,7 +189,7 @@ def test_flow_matches_brute_force(schools: list[tuple[float, int]],
                    for i, (km, c) in enumerate(homes)],
                   policy=Policy(max_home_school_minutes=limit))
     plan = plan_of(sc, candidates=1)  # one candidate: pricing must add the rest
-    assert plan.enrolment.summary.objective == brute_force_cost(sc)
+    assert plan.get(EnrolmentResult).summary.objective == brute_force_cost(sc)
 
 
 def test_road_network_mode_plans_and_checks() -> None:
@@ -202,7 +204,7 @@ def test_road_network_mode_plans_and_checks() -> None:
     sc = replace(sc, roads=DATA / "roads" / "tiny.osm")
     assert isinstance(sc.travel, RoadTravel)
     plan = plan_of(sc)
-    (seat,) = plan.enrolment.seats
+    (seat,) = plan.get(EnrolmentResult).seats
     _, dur = sc.travel.pairs(np.array([[sc.students[0].lon, sc.students[0].lat]]),
                              np.array([[sc.school_by_id[seat.school_id].lon,
                                         sc.school_by_id[seat.school_id].lat]]))
@@ -215,8 +217,8 @@ def test_same_input_same_plan() -> None:
     sc = generate("binhai", seed=4, scale=0.5)
     a = run_plan(sc, created="x")
     b = run_plan(generate("binhai", seed=4, scale=0.5), created="x")
-    assert a.enrolment.seats == b.enrolment.seats and a.violations == b.violations == ()
-    assert a.placement.decisions == b.placement.decisions
+    assert a.get(EnrolmentResult).seats == b.get(EnrolmentResult).seats and a.violations == b.violations == ()
+    assert a.get(PlacementResult).decisions == b.get(PlacementResult).decisions
 
 
 def test_enrolled_without_class_keeps_the_school_or_is_placed_elsewhere() -> None:
@@ -227,7 +229,7 @@ def test_enrolled_without_class_keeps_the_school_or_is_placed_elsewhere() -> Non
     plan = plan_of(sc)
     got = where(plan)
     assert sorted(got.values()) == [("A", 1), ("A", 1), ("B", 1)]
-    kept = {s.student_id for s in plan.enrolment.seats if s.incumbent}
+    kept = {s.student_id for s in plan.get(EnrolmentResult).seats if s.incumbent}
     assert kept == {sid for sid, (school, _) in got.items() if school == "A"}
 
 

@@ -13,10 +13,12 @@ from conftest import ROOT
 
 from lrcplan.cli import main
 from lrcplan.maps.layers import build_layers
-from lrcplan.models.io import load_scenario
+from lrcplan.maps.render import save_plan
+from lrcplan.models.enrolment import EnrolmentResult
+from lrcplan.models.io import load_scenario, save_scenario
 from lrcplan.models.plan import Plan
 from lrcplan.models.scenario import Scenario
-from lrcplan.optimizer.pipeline import run_plan, save_plan
+from lrcplan.optimizer.pipeline import run_plan
 
 DEMO = ROOT / "scenarios" / "demo"
 
@@ -50,15 +52,15 @@ def test_layers_have_the_expected_features(demo: tuple[Scenario, Plan]) -> None:
                             "unplaced_areas", "schools"]
     schools = layers["schools"].frame
     assert len(schools) == len(sc.schools)
-    loads = {x.school_id: x for x in plan.enrolment.schools}
+    loads = {x.school_id: x for x in plan.get(EnrolmentResult).schools}
     for _, row in schools.iterrows():
         if row["kind"] == "regular":
             assert row["lrc_students"] == loads[row["id"]].lrc_students
             assert row["room_required"] == (loads[row["id"]].lrc_students >= 5)
-    assert schools["lrc_students"].sum() == plan.enrolment.summary.details["lrc_seated"]
+    assert schools["lrc_students"].sum() == plan.figure_values()["lrc_seated"]
     assert layers["towns"].frame["lrc_students"].sum() == schools["lrc_students"].sum()
     flows = layers["enrolment_flows"].frame
-    assert flows["students"].sum() == plan.enrolment.summary.details["lrc_seated"]
+    assert flows["students"].sum() == plan.figure_values()["lrc_seated"]
     cells = layers["student_cells"].frame
     assert cells["students"].sum() == len(sc.students)
     assert len(layers["unplaced_areas"].frame) == 0
@@ -67,7 +69,7 @@ def test_layers_have_the_expected_features(demo: tuple[Scenario, Plan]) -> None:
 def test_unplaced_areas_name_reasons(tight: tuple[Scenario, Plan]) -> None:
     sc, plan = tight
     (lay,) = [x for x in build_layers(sc, plan) if x.name == "unplaced_areas"]
-    assert lay.frame["students"].sum() == len(plan.enrolment.unplaced) > 0
+    assert lay.frame["students"].sum() == len(plan.get(EnrolmentResult).unplaced) > 0
     assert all("within 4 min" in r for r in lay.frame["reasons"])
 
 
@@ -86,12 +88,19 @@ def test_plan_folder_has_every_map_and_a_readable_geopackage(written: Path) -> N
     assert "<script src=" not in page and 'rel="stylesheet" href=' not in page
 
 
-def test_map_command_rerenders_in_place(written: Path, tmp_path: Path,
+def test_map_command_rerenders_in_place(written: Path, tight: tuple[Scenario, Plan],
+                                        tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     copy = tmp_path / "plan"
     shutil.copytree(written, copy)
     (copy / "map.html").unlink()
-    assert main(["map", str(copy), "--scenario", str(DEMO), "--lang", "zh"]) == 0
+    # The written plan was made with a 4-minute limit: the demo as shipped is another
+    # scenario, and drawing the plan over it would mislead.
+    assert main(["map", str(copy), "--scenario", str(DEMO)]) == 2
+    assert "made from another scenario" in capsys.readouterr().err
+    save_scenario(tight[0], tmp_path / "tight")
+    assert main(["map", str(copy), "--scenario", str(copy.parent / "tight"), "--lang",
+                 "zh"]) == 0
     assert "随班就读" in (copy / "map.html").read_text()
     assert not [p for p in copy.iterdir() if p.name.startswith(".")]
 

@@ -13,11 +13,12 @@ import pytest
 from conftest import ROOT
 
 import lrcplan.maps.static as static
-from lrcplan.maps.labels import label
 from lrcplan.maps.layers import Layer, build_layers
 from lrcplan.maps.report import write_report
 from lrcplan.maps.static import draw_static, scale_length_km, write_static
+from lrcplan.models.enrolment import EnrolmentResult
 from lrcplan.models.io import load_scenario
+from lrcplan.models.labels import label
 from lrcplan.models.plan import Plan, Violation
 from lrcplan.models.scenario import Scenario
 from lrcplan.optimizer.pipeline import run_plan
@@ -74,7 +75,7 @@ def test_static_map_has_legend_scale_bar_colour_bar_and_title(demo: Fixture) -> 
         assert label(key) in legend, key
     assert any(text.startswith(label("lrc_size")) and "1 / 5 / 10" in text for text in legend)
     # Hidden layers (cells, special flows) stay off the sheet and off its legend.
-    assert label("student_cells") not in legend
+    assert label("student_cells", grid="1 km") not in legend
     (ax,) = [a for a in fig.axes if a.get_label() == "map"]
     (bar,) = [t for t in ax.texts if t.get_gid() == "scalebar"]
     assert bar.get_text().endswith("km")
@@ -84,10 +85,10 @@ def test_static_map_has_legend_scale_bar_colour_bar_and_title(demo: Fixture) -> 
     texts = _texts(fig)
     assert f"{label('report_title')} — {sc.name}" in texts
     sub = next(x for x in texts if x.startswith(label("generated")))
-    d = plan.enrolment.summary.details
+    d = plan.figure_values()
     assert "2026-11-23" in sub and f"{label('lrc_seated')} {d['lrc_seated']}" in sub
     assert f"{label('unplaced')} {d['unplaced']}" in sub
-    assert any(label("privacy") in x for x in texts)
+    assert any(label("privacy", grid="1 km") in x for x in texts)
     assert tuple(fig.get_size_inches()) == pytest.approx((11.69, 8.27))
 
 
@@ -173,14 +174,14 @@ def test_report_of_a_checked_plan(demo: Fixture, tmp_path: Path) -> None:
     assert page.count("<svg") == 2
     assert 'src="data:image/png;base64,' in page
     # Key numbers, the stages with the optimality sentence, the threshold schools.
-    d = plan.enrolment.summary.details
+    d = plan.figure_values()
     assert f">{d['lrc_seated']}<" in page
-    assert html.escape(d["optimality"]) in page
-    for load in plan.enrolment.schools:
+    assert html.escape(plan.get(EnrolmentResult).summary.proof) in page
+    for load in plan.get(EnrolmentResult).schools:
         if load.room_required:
             assert f">{load.school_id}<" in page
     assert html.escape(label("unplaced_list")) in page
-    assert html.escape(label("privacy")) in page
+    assert html.escape(label("privacy", grid="1 km")) in page
     # Privacy: no home coordinate, whatever its precision in the data.
     for st in sc.students:
         assert repr(st.lon) not in page and repr(st.lat) not in page, st.id
@@ -198,8 +199,8 @@ def test_report_lists_violations_in_a_red_box(demo: Fixture, tmp_path: Path) -> 
 def test_report_lists_unplaced_students_with_reasons(tight: Fixture, tmp_path: Path) -> None:
     _, plan, _ = tight
     page = _report(tight, tmp_path)
-    assert plan.enrolment.unplaced
-    for u in plan.enrolment.unplaced:
+    assert plan.get(EnrolmentResult).unplaced
+    for u in plan.get(EnrolmentResult).unplaced:
         assert f"<td>{u.student_id}</td>" in page
         assert html.escape(u.reason) in page
 

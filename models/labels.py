@@ -9,7 +9,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "towns": ("Towns and streets", "乡镇 / 街道"),
     "roads": ("Roads", "道路"),
     "schools": ("Schools", "学校"),
-    "student_cells": ("Students per 1 km cell", "学生分布（1 公里网格）"),
+    "student_cells": ("Students per {grid} cell", "学生分布（{grid}网格）"),
     "enrolment_flows": ("Home to school (LRC)", "就读路线（随班就读）"),
     "special_flows": ("Home to special school", "就读路线（特殊教育学校）"),
     "unplaced_areas": ("Unplaced students", "未安置学生"),
@@ -56,11 +56,16 @@ _LABELS: dict[str, tuple[str, str]] = {
     "map": ("Map", "地图"),
     "generated": ("generated", "生成于"),
     "scenario": ("scenario", "方案"),
-    "privacy": ("Students appear by pseudonymous id only; homes only as 1 km cells.",
-                "学生仅以化名编号出现；住址仅以 1 公里网格显示。"),
+    "privacy": ("Students appear by pseudonymous id only; homes only as {grid} cells.",
+                "学生仅以化名编号出现；住址仅以{grid}网格显示。"),
     "school": ("school", "学校"),
     "student": ("student", "学生"),
     "tier": ("tier", "安置方式"),
+    # placement figures
+    "placed_lrc": ("students placed in regular classes (LRC)", "随班就读学生"),
+    "placed_special": ("students placed in special schools", "特殊教育学校学生"),
+    "placed_home": ("students taught at home", "送教上门学生"),
+    "placed_undecided": ("tier undecided (refer to the committee)", "安置方式待定（提交专家委员会）"),
     # static map and report (maps/static.py, maps/report.py)
     "legend": ("Legend", "图例"),
     "lrc_seated": ("LRC students seated", "已安置随班就读学生"),
@@ -99,9 +104,22 @@ _LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-def label(key: str, lang: str = "en") -> str:
-    """The label of `key` in `lang` ("en" or "zh"); the key itself if it has none."""
+def label(key: str, lang: str = "en", **values: object) -> str:
+    """The label of `key` in `lang` ("en" or "zh"), its {placeholders} filled from values.
+
+    The key itself if it has no label. A label with a placeholder needs its value (a
+    KeyError otherwise): the privacy grid's size must never be guessed.
+    """
     pair = _LABELS.get(key)
     if pair is None:
         return key
-    return pair[1] if lang == "zh" else pair[0]
+    text = pair[1] if lang == "zh" else pair[0]
+    return text.format(**values) if "{" in text else text
+
+
+def grid_text(metres: float, lang: str = "en") -> str:
+    """The privacy grid's cell size in words: "1 km", "500 m" (zh: "1 公里", "500 米")."""
+    km = metres >= 1000 and metres % 100 == 0
+    value = f"{metres / 1000:g}" if km else f"{metres:g}"
+    unit = ("公里" if km else "米") if lang == "zh" else ("km" if km else "m")
+    return f"{value} {unit}"

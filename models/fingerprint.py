@@ -1,0 +1,39 @@
+"""A digest of a scenario's content, so that a plan is only ever checked against its own.
+
+The digest covers what a plan depends on: every entity, the policy, the eligibility
+standard and the road file's bytes. It does not depend on file formats or encodings
+(the same district saved as XLSX or CSV has one fingerprint) nor on the folder's path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import astuple
+
+from lrcplan.models.scenario import Scenario
+
+DIGEST_CHARS = 16  # 64 bits: collisions between a district's own scenarios are not a risk
+
+
+def scenario_fingerprint(sc: Scenario) -> str:
+    """A short hex digest of the scenario's content."""
+    h = hashlib.sha256()
+
+    def feed(part: str, rows: object) -> None:
+        h.update(part.encode())
+        for row in rows:  # type: ignore[attr-defined]
+            h.update(repr(row).encode("utf-8", "surrogatepass"))
+            h.update(b"\n")
+
+    feed("policy", [sc.policy])
+    feed("standard", [sc.standard])
+    feed("schools", (astuple(s) for s in sc.schools))
+    feed("classes", (astuple(c) for c in sc.classes))
+    feed("students", (astuple(s) for s in sc.students))
+    feed("teachers", ((t.id, t.role, t.base, tuple(sorted(t.skills)), t.days, t.start, t.end,
+                       t.max_minutes_per_day) for t in sc.teachers))
+    feed("towns", ((t.name, t.geometry.wkb_hex) for t in sc.towns))
+    if sc.roads is not None:
+        h.update(b"roads")
+        h.update(hashlib.sha256(sc.roads.read_bytes()).digest())
+    return h.hexdigest()[:DIGEST_CHARS]

@@ -1,0 +1,105 @@
+"""The stage contract and the registry of stages, in pipeline order.
+
+How to add a stage (e.g. routes):
+
+1. `models/<stage>.py`: the result, a frozen dataclass with `stage: ClassVar[str]`,
+   `summary: StageSummary`, `options` (a `StageOptions` subclass: every stage takes a
+   time limit) and `figures()`; its tables as `TableSpec`s and a `StageFiles`
+   (models/tables.py). Add a write -> read round-trip case to tests/test_planio.py.
+2. `optimizer/<stage>.py`: `solve_<stage>(scenario, earlier, options) -> <Stage>Result`.
+3. `optimizer/check/<stage>.py`: one function per hard rule ("Hard:" docstring) and
+   `RULES`; a test breaking each.
+4. `maps/<stage>.py` (optional): layers with `@layer(name, stage=...)` and report sections
+   with `@section(stage=...)`; name the module in `Stage.maps`.
+5. Register a `Stage` in `STAGES` below. The pipeline, the checker, plan files, the CLI
+   (summary, options, `--time-limit`), the report and the maps iterate over `STAGES`:
+   none of them is edited.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lrcplan.models.enrolment import ENROLMENT_FILES, EnrolmentOptions, EnrolmentResult
+from lrcplan.models.placement import PLACEMENT_FILES, PlacementOptions, PlacementResult
+from lrcplan.models.plan import Plan, StageOptions, StageResult, Violation
+from lrcplan.models.scenario import Scenario
+from lrcplan.models.tables import StageFiles
+from lrcplan.optimizer.check import enrolment as check_enrolment
+from lrcplan.optimizer.check import placement as check_placement
+
+Earlier = Sequence[StageResult]
+Solver = Callable[[Scenario, Earlier, Any], StageResult]
+Rule = Callable[[Scenario, Plan], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage: its solver, checker rules, plan files, CLI options and map module."""
+
+    name: str
+    needs: tuple[str, ...]  # stages whose results the solver and the rules read
+    solve: Solver
+    rules: tuple[Rule, ...]
+    files: StageFiles[Any]
+    options_type: type[StageOptions]
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    # Options from parsed CLI arguments and the common time limit (seconds).
+    options_from_args: Callable[[argparse.Namespace, float], StageOptions] | None = None
+    maps: str | None = None  # module registering the stage's map layers and report parts
+
+    def options(self, args: argparse.Namespace | None, time_limit_s: float) -> StageOptions:
+        """The stage's options from CLI arguments (defaults where the stage has none)."""
+        if args is not None and self.options_from_args is not None:
+            return self.options_from_args(args, time_limit_s)
+        return self.options_type(time_limit_s=time_limit_s)
+
+
+def earlier_result(earlier: Earlier, kind: type[Any]) -> Any:
+    """The result of an earlier stage of type `kind` (the stage's `needs` guarantee it)."""
+    for r in earlier:
+        if isinstance(r, kind):
+            return r
+    raise LookupError(f"{kind.__name__} must run before this stage")
+
+
+# ------------------------------------------------------------------ placement
+def _solve_placement(sc: Scenario, earlier: Earlier, opt: PlacementOptions
+                     ) -> PlacementResult:
+    from lrcplan.optimizer.placement import solve_placement
+
+    return solve_placement(sc, opt)
+
+
+PLACEMENT = Stage("placement", (), _solve_placement, check_placement.RULES, PLACEMENT_FILES,
+                  PlacementOptions)
+
+
+# ------------------------------------------------------------------ enrolment
+def _solve_enrolment(sc: Scenario, earlier: Earlier, opt: EnrolmentOptions
+                     ) -> EnrolmentResult:
+    from lrcplan.optimizer.enrolment import solve_enrolment
+
+    return solve_enrolment(sc, earlier_result(earlier, PlacementResult), opt)
+
+
+def _enrolment_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reshuffle", action="store_true",
+                   help="let students already enrolled be moved (default: they keep seats)")
+
+
+def _enrolment_options(args: argparse.Namespace, time_limit_s: float) -> EnrolmentOptions:
+    return EnrolmentOptions(time_limit_s=time_limit_s,
+                            reshuffle=bool(getattr(args, "reshuffle", False)))
+
+
+ENROLMENT = Stage("enrolment", ("placement",), _solve_enrolment, check_enrolment.RULES,
+                  ENROLMENT_FILES, EnrolmentOptions, _enrolment_arguments,
+                  _enrolment_options, maps="lrcplan.maps.enrolment")
+
+
+STAGES: tuple[Stage, ...] = (PLACEMENT, ENROLMENT)
+STAGE_FILES: tuple[StageFiles[Any], ...] = tuple(s.files for s in STAGES)
