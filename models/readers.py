@@ -244,7 +244,9 @@ def _read_csv(path: Path, forced: str | None, expect: Sequence[str]) -> RawTable
                                                               f"header has {width} columns"))
         if sum(map(len, values)) > MAX_CELL_CHARS:
             _long_cells(table, n, header, values)
-        table.rows.append({h: _clean(v) for h, v in zip(header, values, strict=False)})
+        # CSV cells are always text: strip them inline rather than through _clean.
+        table.rows.append({h: (v.strip() or None) for h, v in zip(header, values,
+                                                                  strict=False)})
         table.row_numbers.append(n)
     return table
 
