@@ -38,3 +38,9 @@ class ScenarioError(InputError):
 
 class PolicyError(InputError):
     """A policy value or key in scenario.toml is invalid."""
+
+
+class OutputError(Exception):
+    """An output folder could not be written (disk full, permission denied, read-only file
+    system...); the previous folder is intact (CLI exit code 3). Not an InputError: the
+    input was fine, the place to write it was not."""
