@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from conftest import district
 
+from lrcplan.models.enrolment import EnrolmentOptions
 from lrcplan.models.fingerprint import scenario_fingerprint
 from lrcplan.models.plan import Plan
 from lrcplan.optimizer.check import check
-from lrcplan.models.enrolment import EnrolmentOptions
 from lrcplan.optimizer.enrolment import solve_enrolment
 from lrcplan.optimizer.placement import solve_placement
 

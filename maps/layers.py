@@ -275,7 +275,8 @@ def schools_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     for s in plan.get(EnrolmentResult).seats:
         if s.tier is Tier.LRC:
             per_grade[s.school_id][s.grade] += 1
-    special = Counter(s.school_id for s in plan.get(EnrolmentResult).seats if s.tier is Tier.SPECIAL)
+    special = Counter(s.school_id for s in plan.get(EnrolmentResult).seats
+                      if s.tier is Tier.SPECIAL)
     rows, geoms = [], []
     for school in sc.schools:
         load = loads.get(school.id)

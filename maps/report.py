@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from lrcplan.maps.layers import TRAVEL_CMAP, Layer
 from lrcplan.maps.static import quiet_glyphs
 from lrcplan.models.enrolment import EnrolmentResult
-from lrcplan.models.entities import SchoolKind, Tier
+from lrcplan.models.entities import SchoolKind
 from lrcplan.models.labels import grid_text, label
 from lrcplan.models.plan import Plan, StageResult
 from lrcplan.models.scenario import Scenario
@@ -129,7 +129,7 @@ def _nice_step(span: float) -> float:
 
 def travel_chart(plan: Plan, sc: Scenario, layers: list[Layer], lang: str) -> str:
     """Histogram of LRC travel minutes with the policy limit, as inline SVG."""
-    minutes = np.array([s.travel_minutes for s in plan.get(EnrolmentResult).seats if s.tier is Tier.LRC])
+    minutes = np.array([s.travel_minutes for s in plan.get(EnrolmentResult).lrc_seats])
     limit = sc.policy.max_home_school_minutes
     # The map's colour scale, so a bar has the colour of its flows on the map.
     vmax = next((lay.colorbar[2] for lay in layers if lay.colorbar), limit)
@@ -164,8 +164,8 @@ def travel_chart(plan: Plan, sc: Scenario, layers: list[Layer], lang: str) -> st
 
 def class_chart(plan: Plan, sc: Scenario, lang: str) -> str:
     """Bar chart of regular-school classes by their number of LRC students, as inline SVG."""
-    per_class = Counter((s.school_id, s.grade, s.class_index) for s in plan.get(EnrolmentResult).seats
-                        if s.tier is Tier.LRC)
+    per_class = Counter((s.school_id, s.grade, s.class_index)
+                        for s in plan.get(EnrolmentResult).lrc_seats)
     regular = {s.id for s in sc.schools if s.kind is SchoolKind.REGULAR}
     counts = Counter(per_class[(c.school_id, c.grade, c.index)] for c in sc.classes
                      if c.school_id in regular)
@@ -331,6 +331,7 @@ def render_report(plan: Plan, sc: Scenario, layers: list[Layer], *, lang: str = 
     """The report page as one HTML string: verdict, figures, stages, then stage sections."""
     title = f"{label('report_title', lang)} — {sc.name}"
     when = plan.created.replace("T", " ")
+    grid = grid_text(sc.policy.privacy_grid_m, lang)
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',
@@ -352,7 +353,7 @@ def render_report(plan: Plan, sc: Scenario, layers: list[Layer], *, lang: str = 
                   f'src="data:image/png;base64,{data}"></div>']
     parts += [
         *_sections(plan, sc, layers, lang, "after"),
-        f"<footer>{_e(label('privacy', lang, grid=grid_text(sc.policy.privacy_grid_m, lang)))}</footer>",
+        f"<footer>{_e(label('privacy', lang, grid=grid))}</footer>",
         "</body></html>",
     ]
     return "\n".join(parts)

@@ -510,7 +510,8 @@ def draw_static(layers: list[Layer], sc: Scenario, plan: Plan, *, lang: str = "e
                  f"{lab('unplaced')} {d['unplaced']}",
                  fontsize=10, color="#444444", va="baseline")
         notes = [label("privacy", shown_lang,
-                       grid=grid_text(sc.policy.privacy_grid_m, shown_lang)), f"{lab('projection')}: {sc.crs}"]
+                       grid=grid_text(sc.policy.privacy_grid_m, shown_lang)),
+                 f"{lab('projection')}: {sc.crs}"]
         if fallback:
             notes.append(lab("no_cjk_font"))
         fig.text(MAP_BOX[0], 0.03, "   ·   ".join(notes), fontsize=7.5, color="#666666",

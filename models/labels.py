@@ -65,7 +65,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "placed_lrc": ("students placed in regular classes (LRC)", "随班就读学生"),
     "placed_special": ("students placed in special schools", "特殊教育学校学生"),
     "placed_home": ("students taught at home", "送教上门学生"),
-    "placed_undecided": ("tier undecided (refer to the committee)", "安置方式待定（提交专家委员会）"),
+    "placed_undecided": ("tier undecided (refer to the committee)",
+                         "安置方式待定（提交专家委员会）"),
     # static map and report (maps/static.py, maps/report.py)
     "legend": ("Legend", "图例"),
     "lrc_seated": ("LRC students seated", "已安置随班就读学生"),

@@ -9,8 +9,10 @@ How to add a stage (e.g. routes):
 2. `optimizer/<stage>.py`: `solve_<stage>(scenario, earlier, options) -> <Stage>Result`.
 3. `optimizer/check/<stage>.py`: one function per hard rule ("Hard:" docstring) and
    `RULES`; a test breaking each.
-4. `maps/<stage>.py` (optional): layers with `@layer(name, stage=...)` and report sections
-   with `@section(stage=...)`; name the module in `Stage.maps`.
+4. `maps/<stage>.py` (optional): map layers with `@layer(name)` (maps/layers.py; a builder
+   returns None when its stage did not run) and report sections with
+   `@section(stage)` (maps/report.py); name the module in `Stage.maps`, and the
+   renderers import it.
 5. Register a `Stage` in `STAGES` below. The pipeline, the checker, plan files, the CLI
    (summary, options, `--time-limit`), the report and the maps iterate over `STAGES`:
    none of them is edited.
@@ -98,7 +100,7 @@ def _enrolment_options(args: argparse.Namespace, time_limit_s: float) -> Enrolme
 
 ENROLMENT = Stage("enrolment", ("placement",), _solve_enrolment, check_enrolment.RULES,
                   ENROLMENT_FILES, EnrolmentOptions, _enrolment_arguments,
-                  _enrolment_options, maps="lrcplan.maps.enrolment")
+                  _enrolment_options)
 
 
 STAGES: tuple[Stage, ...] = (PLACEMENT, ENROLMENT)

@@ -217,7 +217,8 @@ def test_same_input_same_plan() -> None:
     sc = generate("binhai", seed=4, scale=0.5)
     a = run_plan(sc, created="x")
     b = run_plan(generate("binhai", seed=4, scale=0.5), created="x")
-    assert a.get(EnrolmentResult).seats == b.get(EnrolmentResult).seats and a.violations == b.violations == ()
+    assert a.get(EnrolmentResult).seats == b.get(EnrolmentResult).seats
+    assert a.violations == b.violations == ()
     assert a.get(PlacementResult).decisions == b.get(PlacementResult).decisions
 
 

@@ -21,43 +21,47 @@ TRAVEL_TOLERANCE_MIN = 0.05  # rounding of minutes written to the plan
 DISTANCE_TOLERANCE_KM = 0.0005  # kilometres are written to the metre
 
 
+def _v(rule: str, subject: str, message: str) -> Violation:
+    return Violation(rule, subject, message)
+
+
 def check_seats(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     """Hard: at most one seat per student, in a school of the right kind and grade."""
     tiers = plan.get(PlacementResult).tier_of()
     counts = Counter(s.student_id for s in plan.get(EnrolmentResult).seats)
     for sid, n in counts.items():
         if n > 1:
-            yield Violation("one-seat", sid, f"{n} seats")
+            yield _v("one-seat", sid, f"{n} seats")
     unplaced = {u.student_id for u in plan.get(EnrolmentResult).unplaced}
     for sid in unplaced & set(counts):
-        yield Violation("one-seat", sid, "both seated and listed as unplaced")
+        yield _v("one-seat", sid, "both seated and listed as unplaced")
     for s in plan.get(EnrolmentResult).seats:
         st = sc.student_by_id.get(s.student_id)
         school = sc.school_by_id.get(s.school_id)
         if st is None or school is None:
-            yield Violation("seat", s.student_id, f"unknown student or school {s.school_id!r}")
+            yield _v("seat", s.student_id, f"unknown student or school {s.school_id!r}")
             continue
         if s.tier is not tiers.get(s.student_id):
-            yield Violation("seat", s.student_id, f"seated as {s.tier.value} but placed as "
+            yield _v("seat", s.student_id, f"seated as {s.tier.value} but placed as "
                                            f"{getattr(tiers.get(s.student_id), 'value', None)}")
         if s.grade != st.grade:
-            yield Violation("grade", s.student_id, f"seat in grade {s.grade}, student in {st.grade}")
+            yield _v("grade", s.student_id, f"seat in grade {s.grade}, student in {st.grade}")
         want_kind = SchoolKind.REGULAR if s.tier is Tier.LRC else SchoolKind.SPECIAL
         if s.tier is Tier.HOME:
-            yield Violation("seat", s.student_id, "a home-delivered student has a school seat")
+            yield _v("seat", s.student_id, "a home-delivered student has a school seat")
         elif school.kind is not want_kind:
-            yield Violation("seat", s.student_id, f"{s.tier.value} student in a {school.kind.value} "
+            yield _v("seat", s.student_id, f"{s.tier.value} student in a {school.kind.value} "
                                            f"school {school.id}")
         if s.tier is Tier.LRC:
             keys = [c.index for c in sc.classes_by_school_grade.get((s.school_id, st.grade), ())]
             if s.class_index not in keys:
-                yield Violation("grade", s.student_id, f"{s.school_id} has no class {s.class_index} "
+                yield _v("grade", s.student_id, f"{s.school_id} has no class {s.class_index} "
                                                 f"in grade {st.grade}")
     for st in sc.students:  # zero rejection: nobody silently dropped
         tier = tiers.get(st.id)
         if tier in (Tier.LRC, Tier.SPECIAL, None) and st.id not in counts and \
                 st.id not in unplaced:
-            yield Violation("zero-rejection", st.id, "neither seated nor listed as unplaced")
+            yield _v("zero-rejection", st.id, "neither seated nor listed as unplaced")
 
 
 def _lrc_counts(plan: Plan) -> Counter[tuple[str, int, int | None]]:
@@ -70,7 +74,7 @@ def check_class_cap(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     cap = sc.policy.max_lrc_per_class
     for (school, grade, idx), n in sorted(_lrc_counts(plan).items(), key=str):
         if n > cap:
-            yield Violation("class-cap", f"{school}-{grade}-{idx}", f"{n} LRC students (max {cap})")
+            yield _v("class-cap", f"{school}-{grade}-{idx}", f"{n} LRC students (max {cap})")
 
 
 def _travel_rows(sc: Scenario, students: list[Student], school_ids: list[str]
@@ -92,13 +96,13 @@ def check_travel(sc: Scenario, plan: Plan) -> Iterable[Violation]:
                              [s.school_id for s in seats])
     for s, d, km in zip(seats, dur / 60.0, dist / 1000.0, strict=True):
         if abs(s.distance_km - km) > DISTANCE_TOLERANCE_KM + 1e-9:
-            yield Violation("travel", s.student_id, f"plan says {s.distance_km} km to "
+            yield _v("travel", s.student_id, f"plan says {s.distance_km} km to "
                                              f"{s.school_id}, the travel model {km:.3f}")
         if abs(s.travel_minutes - d) > TRAVEL_TOLERANCE_MIN + 1e-9:
-            yield Violation("travel", s.student_id, f"plan says {s.travel_minutes} min to "
+            yield _v("travel", s.student_id, f"plan says {s.travel_minutes} min to "
                                              f"{s.school_id}, the travel model {d:.2f}")
         if s.tier is Tier.LRC and not s.incumbent and d > limit + 1e-6:
-            yield Violation("travel", s.student_id, f"{d:.1f} min to {s.school_id} exceeds the "
+            yield _v("travel", s.student_id, f"{d:.1f} min to {s.school_id} exceeds the "
                                              f"{limit:g} min limit")
 
 
@@ -134,7 +138,7 @@ def check_incumbents(sc: Scenario, plan: Plan) -> Iterable[Violation]:
         s = seat_of.get(sid)
         if s is None or s.school_id != school or (idx is not None and s.class_index != idx):
             where = "unseated" if s is None else f"{s.school_id} class {s.class_index}"
-            yield Violation("incumbent", sid, f"was in {school}" + (f" class {idx}" if idx else "")
+            yield _v("incumbent", sid, f"was in {school}" + (f" class {idx}" if idx else "")
                      + f", now {where}")
 
 
@@ -191,7 +195,7 @@ def check_catchment(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     for (s, st, h, kept), d in zip(pairs, dur / 60.0, strict=True):
         if kept or d <= limit:
             what = "the school the student is enrolled in" if kept else "catchment school"
-            yield Violation("catchment", st.id, f"seated at {s.school_id} while {what} {h} "
+            yield _v("catchment", st.id, f"seated at {s.school_id} while {what} {h} "
                                          f"({d:.0f} min) has a free grade-{st.grade} seat")
 
 
@@ -226,7 +230,7 @@ def check_priority(sc: Scenario, plan: Plan) -> Iterable[Violation]:
                 _, back = _travel_rows(sc, [other], [mine.school_id])
                 if back[0] / 60.0 > limit:
                     continue  # the newcomer could not take the home student's seat
-            yield Violation("priority", sid, f"{o.student_id} from elsewhere holds a grade-{st.grade}"
+            yield _v("priority", sid, f"{o.student_id} from elsewhere holds a grade-{st.grade}"
                                       f" seat at {h}, {sid}'s home school; they could swap")
             break
 
@@ -252,7 +256,7 @@ def check_spread(sc: Scenario, plan: Plan) -> Iterable[Violation]:
         if home.get(st.id, ("",))[0] == s.school_id:
             emptier = _classes_below(sc, counts, s.school_id, st.grade, pref)
             if emptier:
-                yield Violation("spread", st.id, f"class {s.class_index} of {s.school_id} has "
+                yield _v("spread", st.id, f"class {s.class_index} of {s.school_id} has "
                                           f"{counts[(s.school_id, s.grade, s.class_index)]} "
                                           f"LRC students while class {emptier[0]} has fewer "
                                           f"than {pref}")
@@ -260,7 +264,7 @@ def check_spread(sc: Scenario, plan: Plan) -> Iterable[Violation]:
         near = _nearest_below(sc, counts, st, pref, regular, limit)
         if near:
             d, i = near
-            yield Violation("spread", st.id, f"shares a class at {s.school_id} while {i} "
+            yield _v("spread", st.id, f"shares a class at {s.school_id} while {i} "
                                       f"({d:.0f} min) has a grade-{st.grade} class with fewer "
                                       f"than {pref} LRC students")
 
@@ -275,23 +279,23 @@ def check_unplaced(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     for u in plan.get(EnrolmentResult).unplaced:
         st = sc.student_by_id.get(u.student_id)
         if st is None:
-            yield Violation("unplaced", u.student_id, "not in the scenario")
+            yield _v("unplaced", u.student_id, "not in the scenario")
             continue
         tier = tiers.get(st.id)
         if tier is None:
             continue  # undecided tier: nothing to place by
         if tier is Tier.SPECIAL:
             if specials:
-                yield Violation("unplaced", st.id, "special-school student unplaced while the "
+                yield _v("unplaced", st.id, "special-school student unplaced while the "
                                             "district has special schools")
             continue
         if tier is Tier.HOME:
-            yield Violation("unplaced", st.id, "home-delivered students need no seat")
+            yield _v("unplaced", st.id, "home-delivered students need no seat")
             continue
         near = _nearest_below(sc, counts, st, cap, regular, limit)
         if near:
             d, i = near
-            yield Violation("unplaced", st.id, f"{i} ({d:.0f} min) has a free grade-{st.grade} seat")
+            yield _v("unplaced", st.id, f"{i} ({d:.0f} min) has a free grade-{st.grade} seat")
 
 
 
@@ -323,7 +327,7 @@ def check_seat_flags(sc: Scenario, plan: Plan) -> Iterable[Violation]:
         st = sc.student_by_id[s.student_id]
         catchment = s.school_id == st.catchment_school
         if s.catchment != catchment:
-            yield Violation("seat-flag", s.student_id, f"catchment is {str(s.catchment).lower()}, "
+            yield _v("seat-flag", s.student_id, f"catchment is {str(s.catchment).lower()}, "
                                                 f"but {s.school_id} is "
                                                 f"{'' if catchment else 'not '}the catchment "
                                                 "school")
@@ -332,13 +336,13 @@ def check_seat_flags(sc: Scenario, plan: Plan) -> Iterable[Violation]:
                      and (where[1] is None or where[1] == s.class_index)) or \
             own_school.get(s.student_id) == s.school_id
         if s.incumbent != incumbent:
-            yield Violation("seat-flag", s.student_id, f"incumbent is {str(s.incumbent).lower()}, "
+            yield _v("seat-flag", s.student_id, f"incumbent is {str(s.incumbent).lower()}, "
                                                 "but the student "
                                                 f"{'kept' if incumbent else 'did not keep'} a "
                                                 "seat held before")
         if s.tier is Tier.SPECIAL and s.class_index is not None and not (
                 incumbent and s.class_index == st.current_class):
-            yield Violation("seat-flag", s.student_id, f"special-school class {s.class_index} is "
+            yield _v("seat-flag", s.student_id, f"special-school class {s.class_index} is "
                                                 "not planned here (only a kept class is "
                                                 "written)")
 
@@ -356,9 +360,9 @@ def check_school_rows(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     regular = {x.id for x in sc.schools if x.kind is SchoolKind.REGULAR}
     for sid in sorted(set(rows) | regular):
         if sid not in regular:
-            yield Violation("school-row", sid, "not a regular school of the scenario")
+            yield _v("school-row", sid, "not a regular school of the scenario")
         elif rows[sid] != 1:
-            yield Violation("school-row", sid, f"{rows[sid]} rows in schools.csv (want 1)")
+            yield _v("school-row", sid, f"{rows[sid]} rows in schools.csv (want 1)")
     for x in result.schools:
         school = sc.school_by_id.get(x.school_id)
         if school is None or x.school_id not in regular:
@@ -374,7 +378,7 @@ def check_school_rows(sc: Scenario, plan: Plan) -> Iterable[Violation]:
         for name, value in want.items():
             got = getattr(x, name)
             if got != value or type(got) is not type(value):
-                yield Violation("school-row", x.school_id, f"{name} is {got}, the seats and the "
+                yield _v("school-row", x.school_id, f"{name} is {got}, the seats and the "
                                                     f"scenario give {value}")
 
 
@@ -410,9 +414,9 @@ def check_unplaced_rows(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     result = plan.get(EnrolmentResult)
     for sid, n in sorted(Counter(u.student_id for u in result.unplaced).items()):
         if n > 1:
-            yield Violation("unplaced", sid, f"listed {n} times")
+            yield _v("unplaced", sid, f"listed {n} times")
     if result.preferred_per_class != sc.policy.preferred_lrc_per_class:
-        yield Violation("unplaced", "plan.json", f"preferred_per_class is "
+        yield _v("unplaced", "plan.json", f"preferred_per_class is "
                                           f"{result.preferred_per_class}, the policy says "
                                           f"{sc.policy.preferred_lrc_per_class}")
     for u in result.unplaced:
@@ -421,13 +425,13 @@ def check_unplaced_rows(sc: Scenario, plan: Plan) -> Iterable[Violation]:
             continue  # check_unplaced reports it
         tier = tiers.get(st.id)
         if u.tier is not tier:
-            yield Violation("unplaced", st.id, f"listed as {getattr(u.tier, 'value', 'undecided')}, "
+            yield _v("unplaced", st.id, f"listed as {getattr(u.tier, 'value', 'undecided')}, "
                                         f"placed as {getattr(tier, 'value', 'undecided')}")
         if u.grade != st.grade:
-            yield Violation("unplaced", st.id, f"grade {u.grade}, the student is in {st.grade}")
+            yield _v("unplaced", st.id, f"grade {u.grade}, the student is in {st.grade}")
         want = unplaced_reason(sc, st, tier)
         if u.tier is tier and u.reason != want:
-            yield Violation("unplaced", st.id, f"reason {u.reason!r}, the data give {want!r}")
+            yield _v("unplaced", st.id, f"reason {u.reason!r}, the data give {want!r}")
 
 
 RULES = (check_seats, check_seat_flags, check_class_cap, check_travel, check_incumbents,
