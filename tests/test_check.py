@@ -133,3 +133,78 @@ def test_priority_of_home_students() -> None:
              if s.student_id == "h2" else s for s in plan.get(EnrolmentResult).seats]
     found = rules(sc, with_seats(sc, plan, seats))
     assert "priority" in found
+
+
+# ------------------------------------------------------------------ columns re-derived
+def test_catchment_and_incumbent_flags(case: tuple[Scenario, Plan]) -> None:
+    sc, plan = case
+    seats = list(plan.get(EnrolmentResult).seats)
+    for sid, field in (("s1", "catchment"), ("s2", "catchment"), ("i1", "incumbent"),
+                       ("s1", "incumbent")):
+        flipped = [replace(s, **{field: not getattr(s, field)}) if s.student_id == sid else s
+                   for s in seats]
+        assert rules(sc, with_seats(sc, plan, flipped)) == {"seat-flag"}, (sid, field)
+
+
+def test_distance_must_be_the_travel_models(case: tuple[Scenario, Plan]) -> None:
+    sc, plan = case
+    seats = [replace(s, distance_km=0.001) if s.student_id == "s2" else s
+             for s in plan.get(EnrolmentResult).seats]
+    assert rules(sc, with_seats(sc, plan, seats)) == {"travel"}
+    # Kilometres are written to the metre: two metres off is already caught.
+    off = [replace(s, distance_km=s.distance_km + 0.002) if s.student_id == "s1" else s
+           for s in plan.get(EnrolmentResult).seats]
+    assert rules(sc, with_seats(sc, plan, off)) == {"travel"}
+
+
+@pytest.mark.parametrize("field, value", [("lrc_students", 9), ("classes_with_lrc", 0),
+                                          ("classes_with_two", 1), ("room_required", True),
+                                          ("has_room", True), ("resource_teachers_needed", 3),
+                                          ("resource_teachers_present", 2)])
+def test_school_rows_are_re_derived(case: tuple[Scenario, Plan], field: str,
+                                    value: object) -> None:
+    sc, plan = case
+    result = plan.get(EnrolmentResult)
+    loads = tuple(replace(x, **{field: value}) if x.school_id == "A" else x
+                  for x in result.schools)
+    assert rules(sc, plan.replacing(replace(result, schools=loads))) == {"school-row"}
+    missing = plan.replacing(replace(result, schools=result.schools[1:]))
+    assert rules(sc, missing) == {"school-row"}
+    twice = plan.replacing(replace(result, schools=result.schools + result.schools[:1]))
+    assert rules(sc, twice) == {"school-row"}
+
+
+def test_unplaced_rows_carry_the_true_tier_grade_and_reason() -> None:
+    # Two students, one class: the second (by id) is unplaced because the class is full.
+    sc = district([("A", 0, 1)], [("a", 0, "A"), ("b", 0, "A"), ("c", 0, "A")])
+    plan = run_plan(sc)
+    result = plan.get(EnrolmentResult)
+    assert check(sc, plan) == []
+    (u,) = result.unplaced
+    assert u.reason == "all grade-1 classes of the 1 school(s) within 45 min are full " \
+                      "(2 LRC students per class)"
+    for bad in (replace(u, reason="no seat anywhere"), replace(u, grade=2),
+                replace(u, tier=Tier.SPECIAL)):
+        assert "unplaced" in rules(sc, plan.replacing(replace(result, unplaced=(bad,))))
+    twice = plan.replacing(replace(result, unplaced=(u, u)))
+    assert "unplaced" in rules(sc, twice)
+
+
+def test_basis_and_reason_are_re_derived(case: tuple[Scenario, Plan]) -> None:
+    sc, plan = case
+    placement = plan.get(PlacementResult)
+    d = next(x for x in placement.decisions if x.student_id == "s1")
+    assert d.basis == "severity"
+    for bad in (replace(d, basis="given"),
+                replace(d, reason="regular class (LRC): severity moderate"),
+                replace(d, reason="special school: severity mild"),
+                replace(d, reason="regular class (LRC): tier given by the expert committee")):
+        decisions = tuple(bad if x.student_id == "s1" else x for x in placement.decisions)
+        found = rules(sc, plan.replacing(replace(placement, decisions=decisions)))
+        assert found & {"tier", "reason"}, bad
+
+
+def test_missing_stage_is_a_violation(case: tuple[Scenario, Plan]) -> None:
+    sc, plan = case
+    only_placement = replace(plan, results=plan.results[:1])
+    assert rules(sc, only_placement) == {"stage"}
