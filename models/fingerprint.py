@@ -8,7 +8,7 @@ standard and the road file's bytes. It does not depend on file formats or encodi
 from __future__ import annotations
 
 import hashlib
-from dataclasses import astuple
+from collections.abc import Iterable
 
 from lrcplan.models.scenario import Scenario
 
@@ -19,17 +19,16 @@ def scenario_fingerprint(sc: Scenario) -> str:
     """A short hex digest of the scenario's content."""
     h = hashlib.sha256()
 
-    def feed(part: str, rows: object) -> None:
+    def feed(part: str, rows: Iterable[object]) -> None:
+        # Dataclass reprs name every field and value (floats exactly), nested ones too.
         h.update(part.encode())
-        for row in rows:  # type: ignore[attr-defined]
-            h.update(repr(row).encode("utf-8", "surrogatepass"))
-            h.update(b"\n")
+        h.update("\n".join(map(repr, rows)).encode("utf-8", "surrogatepass"))
 
     feed("policy", [sc.policy])
     feed("standard", [sc.standard])
-    feed("schools", (astuple(s) for s in sc.schools))
-    feed("classes", (astuple(c) for c in sc.classes))
-    feed("students", (astuple(s) for s in sc.students))
+    feed("schools", sc.schools)
+    feed("classes", sc.classes)
+    feed("students", sc.students)
     feed("teachers", ((t.id, t.role, t.base, tuple(sorted(t.skills)), t.days, t.start, t.end,
                        t.max_minutes_per_day) for t in sc.teachers))
     feed("towns", ((t.name, t.geometry.wkb_hex) for t in sc.towns))
