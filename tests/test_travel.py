@@ -11,16 +11,18 @@ plus an ignored footway A-P(9)-E and a separate island G(7)-H(8).
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import math
 import shutil
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
 import pytest
 
-from lrcplan.models import travel
+from lrcplan.models import greatcircle, roads, travel
 from lrcplan.models.travel import (
     GreatCircleTravel,
     RoadNetworkError,
@@ -223,7 +225,7 @@ def test_both_directions_and_blocks_agree(road: RoadTravel,
         np.testing.assert_allclose(row.duration_s[0], full.duration_s[i], rtol=1e-12)
         np.testing.assert_allclose(row.distance_m[0], full.distance_m[i], rtol=1e-12)
     # One dijkstra source per call (many blocks) changes nothing.
-    monkeypatch.setattr(travel, "_DIJKSTRA_CELLS", 1)
+    monkeypatch.setattr(roads, "_DIJKSTRA_CELLS", 1)
     again = road.matrix(o, d)
     np.testing.assert_array_equal(again.duration_s, full.duration_s)
     np.testing.assert_array_equal(again.distance_m, full.distance_m)
@@ -268,12 +270,34 @@ def test_both_file_formats_give_the_same_matrix() -> None:
     np.testing.assert_allclose(a.distance_m, b.distance_m, rtol=1e-12)
 
 
-def test_compressed_osm(tmp_path: Path) -> None:
-    gz = tmp_path / "tiny.osm.gz"
-    with OSM.open("rb") as src, gzip.open(gz, "wb") as dst:
+@pytest.mark.parametrize(("suffix", "opener"), [(".gz", gzip.open), (".bz2", bz2.open)])
+def test_compressed_osm(tmp_path: Path, suffix: str, opener: Any) -> None:
+    packed = tmp_path / f"tiny.osm{suffix}"
+    with OSM.open("rb") as src, opener(packed, "wb") as dst:
         shutil.copyfileobj(src, dst)
-    a = RoadTravel.from_osm_xml(gz, speeds_kmh=SPEEDS)
+    a = RoadTravel.from_osm_xml(packed, speeds_kmh=SPEEDS)
     assert one(a, NODES[A], NODES[D])[1] == pytest.approx(path(A, B, E, D)[1], rel=1e-9)
+
+
+def test_clipped_way_keeps_its_segments_inside_the_file(tmp_path: Path) -> None:
+    # Way C-F gains a node that is not in the file (an extract clipped at its edge): its
+    # segments touching that node go, everything else stays routable as before.
+    text = OSM.read_text(encoding="utf-8").replace(
+        '<nd ref="3"/>\n    <nd ref="6"/>', '<nd ref="3"/>\n    <nd ref="999"/>\n    <nd ref="6"/>')
+    assert 'ref="999"' in text
+    p = tmp_path / "clipped.osm"
+    p.write_text(text, encoding="utf-8")
+    rt = RoadTravel.from_osm_xml(p, speeds_kmh=SPEEDS)
+    assert rt.n_edges == len(EDGES) - 2  # C->F and F->C
+    assert one(rt, NODES[C], NODES[F]) == pytest.approx(path(C, B, E, F), rel=1e-9)
+
+
+def test_facade_exports_every_public_name() -> None:
+    for name in travel.__all__:
+        assert getattr(travel, name) is not None
+    assert travel.RoadTravel is roads.RoadTravel
+    assert travel.GreatCircleTravel is greatcircle.GreatCircleTravel
+    assert issubclass(travel.RoadNetworkError, ValueError)
 
 
 def test_default_speeds_are_used_without_overrides() -> None:
@@ -440,7 +464,7 @@ def test_great_circle_matrix_and_pairs() -> None:
 @pytest.mark.parametrize("limit", [0.0, 120.0, 900.0, 3600.0, 1e9, math.inf])
 def test_great_circle_within_equals_dense_filter(limit: float,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(travel, "_GC_BLOCK", 97)  # several origin blocks
+    monkeypatch.setattr(greatcircle, "_GC_BLOCK", 97)  # several origin blocks
     rng = np.random.default_rng(42)
     o = np.column_stack([rng.uniform(119.5, 120.5, 600), rng.uniform(29.7, 30.7, 600)])
     d = np.column_stack([rng.uniform(119.5, 120.5, 150), rng.uniform(29.7, 30.7, 150)])
