@@ -119,7 +119,9 @@ def _read_table(folder: Path, table: Any, sc: Scenario,
     path = folder / table.file
     items = []
     for n, row in _table_rows(path):
-        where = f"{table.file}:{n}"
+        # Name the row by its first column (the student or school) as well as its line.
+        key = row.get(table.columns[0], "") if row else ""
+        where = f"{table.file}:{n}" + (f" ({key[:40]})" if key else "")
         if not row:
             problems.append(Violation("cell", where, f"row does not have the "
                                                      f"{len(table.columns)} columns"))

@@ -144,19 +144,8 @@ CASES: dict[str, Callable[[Path], Callable[[Path], str]]] = {
     "basis-committee": lambda scen: _basis("committee"),
     "false-reason": lambda scen: _false_reason,
 }
-# Cell violations (unreadable cells, derived cells disagreeing with their row) are reported
-# as "FILE:LINE" with the column: they do not name the row's student.
-NAMES_ROW_NUMBER_ONLY = {"class_id-same-grade", "class_id-other-grade"}
-
-
 def _cases() -> list[object]:
-    out: list[object] = []
-    for name in CASES:
-        marks = [pytest.mark.xfail(strict=True, reason=(
-            "a 'cell' violation names FILE:LINE and the column, not the row's student id"))
-        ] if name in NAMES_ROW_NUMBER_ONLY else []
-        out.append(pytest.param(name, marks=marks, id=name))
-    return out
+    return [pytest.param(name, id=name) for name in CASES]
 
 
 def _checked(scen: Path, plan: Path) -> subprocess.CompletedProcess[str]:
@@ -181,9 +170,9 @@ def test_tampering_exits_1(written: tuple[Path, Path], tmp_path: Path, name: str
 
 
 def test_cell_violation_reported(written: tuple[Path, Path], tmp_path: Path) -> None:
-    """The cases above whose student is not named still fail with the file and line."""
+    """A class_id that disagrees with its row is a 'cell' violation naming file and line."""
     scen, plan = written
-    for name in sorted(NAMES_ROW_NUMBER_ONLY):
+    for name in ("class_id-same-grade", "class_id-other-grade"):
         copy = tmp_path / name
         shutil.copytree(plan, copy)
         CASES[name](scen)(copy)

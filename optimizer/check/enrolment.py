@@ -323,7 +323,10 @@ def check_seat_flags(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     """Hard: the catchment and incumbent flags and a special seat's class are true."""
     kept = _kept_incumbents(sc, plan)
     own_school = _kept_without_class(sc, plan)
+    decided = plan.get(PlacementResult).tier_of()
     for s in _known_seats(sc, plan):
+        if s.student_id not in decided:
+            continue  # no readable decision: reported by the placement rules, not guessed
         st = sc.student_by_id[s.student_id]
         catchment = s.school_id == st.catchment_school
         if s.catchment != catchment:

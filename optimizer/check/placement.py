@@ -125,38 +125,50 @@ def expected(st: Student, std: EligibilityStandard) -> tuple[Tier | None, str]:
     return None, "undecided"
 
 
-def _reason_problem(st: Student, tier: Tier | None, basis: str, reason: str,
-                    std: EligibilityStandard) -> str | None:
-    """What is wrong with a written reason for the verified tier and basis, if anything."""
-    if tier is None:
-        return None if reason.startswith("no tier given") else "the reason must say why " \
-                                                                "no tier could be decided"
-    head = f"{TIER_TEXT[tier]}: "
-    if not reason.startswith(head):
-        return f"the reason must begin {head!r}"
-    if basis == "given":
-        want = ("tier given by the expert committee" if st.tier is not None
-                else "unable to attend school")
-        return None if want in reason else f"the reason must say {want!r}"
-    if basis in ("severity", "assessment+severity"):
-        sev = f"severity {st.severity.value}"  # type: ignore[union-attr]
-        if sev not in reason:
-            return f"the reason must cite {sev!r}"
-    if basis == "assessment" and f"({std.name})" not in reason:
-        return f"the reason must name the standard ({std.name})"
-    cats = st.categories if st.category is Category.MULTIPLE else (st.category,)
-    for c in cats:
+def _cited_scores(st: Student, std: EligibilityStandard) -> list[str]:
+    """The scores a reason must cite: the first one given of each deciding category."""
+    out = []
+    for c in st.categories if st.category is Category.MULTIPLE else (st.category,):
         if THRESHOLDS[c](st.assessment, std) is None:
             continue  # incomplete scores decide nothing, so the reason need not cite them
         for name in CITED[c]:
             value = getattr(st.assessment, name)
-            if value is None:
-                continue
-            shown = value if isinstance(value, str) else f"{value:g}"
+            if value is not None:
+                out.append(value if isinstance(value, str) else f"{value:g}")
+                break
+    return out
+
+
+def _reason_problem(st: Student, tier: Tier | None, basis: str, reason: str,
+                    std: EligibilityStandard) -> str | None:
+    """What is wrong with a written reason for the verified tier and basis, if anything.
+
+    Where the wording is fixed (a committee's tier, unable to attend, severity only,
+    undecided) the reason must be exactly it; an assessment's reason must begin with the
+    tier, end with the standard's name (or the severity it fell back on) and cite the
+    deciding scores.
+    """
+    cats = st.categories if st.category is Category.MULTIPLE else (st.category,)
+    sev = f"severity {st.severity.value}" if st.severity is not None else ""
+    if tier is None:
+        exact = (f"no tier given, no complete {'/'.join(c.value for c in cats)} assessment "
+                 "and no severity: refer to the expert committee")
+    elif basis == "given":
+        exact = (f"{TIER_TEXT[tier]}: tier given by the expert committee"
+                 if st.tier is not None else
+                 f"{TIER_TEXT[tier]}: unable to attend school (flagged in the data)")
+    elif basis == "severity":
+        exact = f"{TIER_TEXT[tier]}: {sev} (no complete assessment scores)"
+    else:
+        head = f"{TIER_TEXT[tier]}: "
+        tail = f" ({std.name})" if basis == "assessment" else f", {sev}"
+        if not (reason.startswith(head) and reason.endswith(tail)):
+            return f"the reason must begin {head!r} and end {tail!r}"
+        for shown in _cited_scores(st, std):
             if shown not in reason:
-                return f"the reason does not cite the student's {name} ({shown})"
-            break
-    return None
+                return f"the reason does not cite the student's score {shown}"
+        return None
+    return None if reason == exact else f"the reason must read {exact!r}"
 
 
 def check_decisions(sc: Scenario, plan: Plan) -> Iterable[Violation]:
