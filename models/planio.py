@@ -180,6 +180,8 @@ def read_plan(folder: str | os.PathLike[str], sc: Scenario,
             name = s["stage"]
             if name not in by_stage:
                 raise ValueError(f"unknown stage {name!r}")
+            if any(r.stage == name for r in results):
+                raise ValueError(f"stage {name!r} appears twice")
             spec = by_stage[name]
             options = options_from_json(spec.options_type, s.get("options", {}),
                                         f"stages.{name}.options")

@@ -146,11 +146,22 @@ def options_from_json(kind: type[Opt], data: object, where: str) -> Opt:
     values = {}
     for name, value in data.items():
         default = getattr(kind(), name)
-        ok = (isinstance(value, bool) if isinstance(default, bool)
-              else isinstance(value, int | float) and not isinstance(value, bool)
-              if isinstance(default, int | float) else isinstance(value, type(default)))
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):  # a whole number stays whole: 16.5 candidates is wrong
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, type(default))
         if not ok:
-            raise ValueError(f"{where}.{name}: expected a {type(default).__name__}, "
+            raise ValueError(f"{where}.{name}: expected {_KIND_WORDS[type(default)]}, "
                              f"got {value!r}")
         values[name] = type(default)(value)
-    return kind(**values)
+    try:
+        return kind(**values)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+_KIND_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
