@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from lrcplan.models.errors import InputError, OutputError
 
@@ -117,7 +116,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """Re-check a written plan against its scenario; exit 1 on any violation."""
     from lrcplan.models.io import load_scenario
     from lrcplan.optimizer.check import check
-    from lrcplan.optimizer.pipeline import load_plan, options_relied_on
+    from lrcplan.optimizer.pipeline import load_plan, options_relied_on, row_counts
 
     sc = load_scenario(args.scenario)
     plan = load_plan(args.plan, sc)
@@ -128,17 +127,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if violations:
         print(f"{len(violations)} violation(s) in {args.plan} ({relied})", file=sys.stderr)
         return 1
-    rows = ", ".join(f"{r.stage} {sum(len(list(t.items(r))) for t in spec.tables):,} rows"
-                     for r, spec in _with_files(plan))
-    print(f"{args.plan}: OK: every hard rule holds ({rows})\n{relied}")
+    rows = ", ".join(f"{file} {n:,}" for file, n in row_counts(plan))
+    print(f"{args.plan}: OK: every hard rule holds (rows: {rows})\n{relied}")
     return 0
-
-
-def _with_files(plan: Any) -> list[tuple[Any, Any]]:
-    from lrcplan.optimizer.stages import STAGE_FILES
-
-    by_stage = {f.stage: f for f in STAGE_FILES}
-    return [(r, by_stage[r.stage]) for r in plan.results]
 
 
 def cmd_map(args: argparse.Namespace) -> int:

@@ -167,11 +167,16 @@ def read_plan(folder: str | os.PathLike[str], sc: Scenario,
     doc = read_plan_json(folder)
     path = folder / "plan.json"
     want = scenario_fingerprint(sc)
-    if doc.get("scenario_fingerprint") != want:
+    got = doc.get("scenario_fingerprint")
+    if got != want and doc.get("scenario") == sc.name:
+        raise InputError(f"{path}: the scenario {sc.name!r} has changed since this plan was "
+                         f"made (fingerprint {got} then, {want} now), or this is another "
+                         "scenario of the same name: plan again")
+    if got != want:
         raise InputError(f"{path}: this plan was made from another scenario "
-                         f"({doc.get('scenario')!r}, fingerprint "
-                         f"{doc.get('scenario_fingerprint')}), not from {sc.name!r} "
-                         f"(fingerprint {want}): check it against its own scenario")
+                         f"({doc.get('scenario')!r}, fingerprint {got}), not from "
+                         f"{sc.name!r} (fingerprint {want}): check it against its own "
+                         "scenario")
     by_stage = {f.stage: f for f in files}
     problems: list[Violation] = []
     results: list[StageResult] = []

@@ -44,6 +44,13 @@ def load_plan(folder: str | os.PathLike[str], sc: Scenario) -> Plan:
     return read_plan(folder, sc, STAGE_FILES)
 
 
+def row_counts(plan: Plan) -> list[tuple[str, int]]:
+    """(file, rows) of every table of the plan, in stage order."""
+    by_stage = {f.stage: f for f in STAGE_FILES}
+    return [(t.file, sum(1 for _ in t.items(r)))
+            for r in plan.results for t in by_stage[r.stage].tables]
+
+
 def options_relied_on(plan: Plan) -> str:
     """The options of every stage that ran, as `stage.option=value` words."""
     parts = []

@@ -97,7 +97,7 @@ def test_map_command_rerenders_in_place(written: Path, tight: tuple[Scenario, Pl
     # The written plan was made with a 4-minute limit: the demo as shipped is another
     # scenario, and drawing the plan over it would mislead.
     assert main(["map", str(copy), "--scenario", str(DEMO)]) == 2
-    assert "made from another scenario" in capsys.readouterr().err
+    assert "has changed since this plan was made" in capsys.readouterr().err
     save_scenario(tight[0], tmp_path / "tight")
     assert main(["map", str(copy), "--scenario", str(copy.parent / "tight"), "--lang",
                  "zh"]) == 0
