@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,18 +154,20 @@ def _build(path: Path, header: dict[str, tuple[str, int]],
     ewt, lineno = header.get("EDGE_WEIGHT_TYPE", ("", None))  # type: ignore[assignment]
     if ewt.upper() != "EUC_2D":
         raise _fail(path, lineno, f"EDGE_WEIGHT_TYPE must be EUC_2D, got {ewt or 'nothing'}")
+    # every section present is read before any missing one is named: a misspelt section
+    # title lands in the section above it, and its line is the better message
+    tables = {key: _table(path, rows, key, n) for key in rows if key != "DEPOT_SECTION"}
     for key in ("NODE_COORD_SECTION", "DEMAND_SECTION", "TIME_WINDOW_SECTION"):
-        if key not in rows:
+        if tables.get(key) is None:
             raise _fail(path, None, f"no {key}")
-    coords = _table(path, rows, "NODE_COORD_SECTION", n)
-    demand = _table(path, rows, "DEMAND_SECTION", n)
-    windows = _table(path, rows, "TIME_WINDOW_SECTION", n)
+    coords, demand, windows = (tables[k] for k in ("NODE_COORD_SECTION", "DEMAND_SECTION",
+                                                    "TIME_WINDOW_SECTION"))
     assert coords is not None and demand is not None and windows is not None
     depots = rows.get("DEPOT_SECTION", [])
     if len(depots) > 1 or (depots and depots[0][1] != ["1"]):
         raise _fail(path, depots[-1][0] if depots else None,
                     "DEPOT_SECTION: only one depot, node 1, is supported")
-    service_table = _table(path, rows, "SERVICE_TIME_SECTION", n)
+    service_table = tables.get("SERVICE_TIME_SECTION")
     if service_table is not None:
         service = _dimacs(service_table[:, 0])
     else:
@@ -228,3 +231,101 @@ def best_known_for(instance_path: str | Path) -> BestKnown | None:
     """The `.sol` file beside a `.vrp` file (same stem), if there is one."""
     sol = Path(instance_path).with_suffix(".sol")
     return read_solution(sol) if sol.is_file() else None
+
+
+# ------------------------------------------------------------------ benchmark runs
+_CLASS = re.compile(r"^(RC|R|C)([12])", re.IGNORECASE)
+CLASSES = ("C1", "C2", "R1", "R2", "RC1", "RC2")
+
+
+def instance_class(name: str) -> str:
+    """The Solomon / Gehring-Homberger class from the instance name (C101 -> C1), or ''."""
+    m = _CLASS.match(name)
+    return f"{m.group(1).upper()}{m.group(2)}" if m else ""
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One benchmark instance solved: costs in the instance's own units."""
+
+    instance: str
+    path: str
+    cost: float
+    best_known: float | None
+    gap_pct: float | None  # 100 (cost - best) / best; None without a best-known cost
+    vehicles: int
+    seconds: float
+    feasible: bool
+    status: str
+    engine: str
+    problems: tuple[str, ...]
+
+    def record(self) -> dict[str, object]:
+        """The row as a JSON-ready dict."""
+        return {"instance": self.instance, "class": instance_class(self.instance),
+                "path": self.path, "cost": self.cost, "best_known": self.best_known,
+                "gap_pct": self.gap_pct, "feasible": self.feasible,
+                "vehicles": self.vehicles, "seconds": round(self.seconds, 3),
+                "status": self.status, "engine": self.engine,
+                "problems": list(self.problems)}
+
+
+def gap_pct(cost: float, best: float | None) -> float | None:
+    """The gap to the best-known cost in percent (None without one, or a zero best)."""
+    return None if best is None or best <= 0 else 100.0 * (cost - best) / best
+
+
+def bench_vrptw(paths: list[Path], *, time_limit_s: float, seed: int,
+                on_row: Callable[[BenchRow], None] | None = None) -> list[BenchRow]:
+    """Solve every file with lrcplan's engine; every file is read before any solving."""
+    from lrcplan.optimizer.vrptw import solve_vrptw
+
+    if not time_limit_s > 0:
+        raise InputError(f"--time-limit must be positive, got {time_limit_s}")
+    loaded = [(p, read_vrptw(p), best_known_for(p)) for p in paths]  # bad input: fail fast
+    rows = []
+    for path, inst, best in loaded:
+        res = solve_vrptw(inst, time_limit_s=time_limit_s, seed=seed)
+        cost = res.cost / inst.scale
+        bk = best.cost if best is not None else None
+        gap = gap_pct(cost, bk)
+        row = BenchRow(inst.name, str(path), cost, bk,
+                       None if gap is None else round(gap, 4), res.vehicles, res.seconds,
+                       res.feasible, res.status, res.engine, res.problems)
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+    return rows
+
+
+def bench_header() -> str:
+    """The column titles of `bench_line`."""
+    return (f"{'instance':<12} {'cost':>10} {'best-known':>10} {'gap %':>7} "
+            f"{'vehicles':>8} {'seconds':>8}  feasible")
+
+
+def bench_line(row: BenchRow) -> str:
+    """One instance as a table row."""
+    best = "-" if row.best_known is None else f"{row.best_known:.1f}"
+    gap = "-" if row.gap_pct is None else f"{row.gap_pct:.2f}"
+    ok = "yes" if row.feasible else f"NO ({row.status}: {'; '.join(row.problems[:2])})"
+    return (f"{row.instance:<12} {row.cost:>10.1f} {best:>10} {gap:>7} "
+            f"{row.vehicles:>8} {row.seconds:>8.1f}  {ok}")
+
+
+def bench_summary(rows: list[BenchRow]) -> str:
+    """Mean gap per class and overall (feasible instances with a best-known cost only),
+    and how many instances are not OK (infeasible)."""
+    def mean(rs: list[BenchRow]) -> str:
+        gaps = [r.gap_pct for r in rs if r.feasible and r.gap_pct is not None]
+        return f"{sum(gaps) / len(gaps):.2f} % ({len(gaps)})" if gaps else "-"
+
+    lines = ["mean gap, feasible instances (how many):"]
+    others = sorted({instance_class(r.instance) for r in rows} - set(CLASSES))
+    for cls in [*CLASSES, *others]:
+        members = [r for r in rows if instance_class(r.instance) == cls]
+        if members:
+            lines.append(f"  {cls or 'other':<8} {mean(members)}")
+    lines.append(f"  {'overall':<8} {mean(rows)}")
+    lines.append(f"not OK: {sum(not r.feasible for r in rows)} of {len(rows)}")
+    return "\n".join(lines)

@@ -20,6 +20,7 @@ own units.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -239,11 +240,16 @@ def solve_vrptw(instance: VrptwInstance, *, time_limit_s: float, seed: int) -> V
     if instance.clients == 0:
         return VrptwResult((), 0, 0, True, 0.0, "pyvrp", "feasible")
     import pyvrp
+    from pyvrp.exceptions import PenaltyBoundWarning
     from pyvrp.stop import MaxRuntime
 
     data = _pyvrp_data(instance)
-    res = pyvrp.solve(data, stop=MaxRuntime(time_limit_s), seed=seed,
-                      collect_stats=False, display=False)
+    with warnings.catch_warnings():
+        # PyVRP warns when it struggles to find a feasible solution; check_vrptw says
+        # exactly what is wrong instead
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        res = pyvrp.solve(data, stop=MaxRuntime(time_limit_s), seed=seed,
+                          collect_stats=False, display=False)
     sol = res.best
     # A route lists depot and client activities; a client's `idx` counts PyVRP's clients
     # from 0, and its location is our index (locations are ours, depot first).
