@@ -306,3 +306,11 @@ def test_cli_bench_vrptw_bad_input_exits_2(tmp_path: Path,
     assert f"{bad}:12:" in capsys.readouterr().err
     assert main(["bench", "vrptw", str(TINY), "--time-limit", "0"]) == 2
     assert main(["bench", "vrptw", str(tmp_path / "missing.vrp")]) == 2
+
+
+def test_cli_bench_vrptw_infeasible_exits_1(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    # client 5 (node 6) closes at 0.5 but is 7.07 away: no route can reach it in time
+    bad = _write(tmp_path, TINY.read_text(encoding="utf-8").replace("6 0 15", "6 0 0.5"))
+    assert main(["bench", "vrptw", str(bad), "--time-limit", "0.3"]) == 1
+    assert "not OK: 1 of 1" in capsys.readouterr().out
