@@ -206,6 +206,11 @@ class Student:
     current_school: str | None = None
     current_class: int | None = None  # class index within the student's grade
     tier: Tier | None = None  # a tier already decided by the expert committee
+    # When the family can receive a home visit (home-delivered education): days (empty:
+    # any school day) and a time window (None: the school day).
+    family_days: tuple[str, ...] = ()
+    family_start: str | None = None
+    family_end: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,15 @@ _LABELS: dict[str, tuple[str, str]] = {
     "placed_home": ("students taught at home", "送教上门学生"),
     "placed_undecided": ("tier undecided (refer to the committee)",
                          "安置方式待定（提交专家委员会）"),
+    # routes figures
+    "stage_routes": ("routes", "巡回指导与送教上门路线"),
+    "visits_required": ("visits required", "应完成访视"),
+    "visits_served": ("visits served", "已安排访视"),
+    "coverage": ("coverage", "覆盖率"),
+    "visits_unserved": ("visits unserved", "未能安排的访视"),
+    "teacher_days": ("teacher-days on the road", "教师出行日"),
+    "route_travel_minutes": ("travel (min)", "路途时间（分钟）"),
+    "longest_teacher_day": ("longest teacher-day", "最长工作日"),
     # static map and report (maps/static.py, maps/report.py)
     "legend": ("Legend", "图例"),
     "lrc_seated": ("LRC students seated", "已安置随班就读学生"),

@@ -64,6 +64,23 @@ class Policy:
     # (>= 216 periods a school year), by the same teacher; Ningxia asks 1 visit of 2.
     home_visits_per_week: int = 2
     home_periods_per_visit: int = 3
+    # Assumption (no number in the sources): an itinerant visit lasts a base time plus
+    # some minutes per LRC student of the school (observing, advising teachers, seeing
+    # each student), capped at half a school day.
+    itinerant_visit_base_minutes: int = 45
+    itinerant_visit_minutes_per_lrc: int = 10
+    itinerant_visit_max_minutes: int = 180
+    # Assumption: the midday break of Chinese schools (about 11:30-13:30); a teacher on
+    # the road takes this many minutes of it, wherever the route is.
+    lunch_start: str = "11:30"
+    lunch_end: str = "13:30"
+    lunch_minutes: int = 40
+    # Route objective after covering every visit it can: minutes of travel, plus this
+    # weight times the longest teacher-day (balance).
+    route_balance_weight: float = 0.1
+    # Home visits by the same teacher all week (hard); false lets a student's visits be
+    # split among teachers where one cannot take them all.
+    home_same_teacher: bool = True
     # "个别化教育计划原则上每学期制订一次".
     iep_per_semester: int = 1
     # Assumption: the school day, Mon-Fri, 7 periods of 40 min, 08:00-16:30.
@@ -104,6 +121,9 @@ class Policy:
             "period_minutes",
             "home_visits_per_week",
             "home_periods_per_visit",
+            "itinerant_visit_base_minutes",
+            "itinerant_visit_max_minutes",
+            "lunch_minutes",
             "iep_per_semester",
         ):
             if getattr(self, name) < 1:
@@ -152,7 +172,38 @@ class Policy:
                     f"{self.periods_per_day} periods of {self.period_minutes} min do not fit "
                     f"between {self.day_start} and {self.day_end}"
                 )
+        out += self._route_problems()
         return out
+
+    def _route_problems(self) -> list[str]:
+        out: list[str] = []
+        if self.itinerant_visit_minutes_per_lrc < 0:
+            out.append("itinerant_visit_minutes_per_lrc must be >= 0, got "
+                       f"{self.itinerant_visit_minutes_per_lrc}")
+        if self.itinerant_visit_max_minutes < self.itinerant_visit_base_minutes:
+            out.append(f"itinerant_visit_max_minutes ({self.itinerant_visit_max_minutes}) is "
+                       f"below itinerant_visit_base_minutes "
+                       f"({self.itinerant_visit_base_minutes})")
+        if not (0 <= self.route_balance_weight < 1000 and math.isfinite(self.route_balance_weight)):
+            out.append(f"route_balance_weight must be in 0..1000, got "
+                       f"{self.route_balance_weight}")
+        try:
+            lo, hi = parse_hhmm(self.lunch_start), parse_hhmm(self.lunch_end)
+        except ValueError as exc:
+            return [*out, str(exc)]
+        if hi - lo < self.lunch_minutes:
+            out.append(f"a {self.lunch_minutes}-minute lunch does not fit between "
+                       f"{self.lunch_start} and {self.lunch_end}")
+        return out
+
+    def itinerant_visit_minutes(self, lrc_students: int) -> int:
+        """How long an itinerant visit to a school with this many LRC students lasts."""
+        return min(self.itinerant_visit_max_minutes, self.itinerant_visit_base_minutes
+                   + self.itinerant_visit_minutes_per_lrc * lrc_students)
+
+    def itinerant_visits_every_weeks(self, lrc_students: int) -> int:
+        """1 (weekly) or 2 (every second week) for a school with this many LRC students."""
+        return 1 if lrc_students >= self.itinerant_weekly_min_lrc else 2
 
     @property
     def grades(self) -> range:
@@ -202,6 +253,10 @@ class Policy:
 
 def _coerce(value: Any, hint: Any) -> Any:
     """Check a TOML value against a field's type; ints are accepted where floats are."""
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"expected true or false, got {value!r}")
+        return value
     if hint is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"expected an integer, got {value!r}")

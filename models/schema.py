@@ -344,6 +344,9 @@ STUDENT_COLUMNS = (
     Column("current_class", _int, required=False, lo=1, hi=MAX_CLASS_INDEX,
            why="class number within a grade"),
     Column("tier", _enum(Tier), required=False),
+    Column("family_days", _days, required=False),
+    Column("family_start", _time, required=False),
+    Column("family_end", _time, required=False),
 )
 TEACHER_COLUMNS = (
     Column("id", _id), Column("role", _enum(Role)), Column("base", _id),
@@ -409,6 +412,28 @@ def _parse_classes(t: RawTable, policy: Policy, problems: list[Problem], bad: se
     return out
 
 
+def _family_ok(t: RawTable, n: int, v: dict[str, Any], policy: Policy,
+               problems: list[Problem]) -> bool:
+    """A family's visiting days lie in the school week; its window is a real interval."""
+    ok = True
+    outside = [d for d in v["family_days"] or () if d not in policy.school_days]
+    if outside:
+        problems.append(Problem(t.file, n, "family_days",
+                                f"{outside[0]} is not a school day "
+                                f"({', '.join(policy.school_days)})"))
+        ok = False
+    start, end = v["family_start"], v["family_end"]
+    if (start is None) != (end is None):
+        problems.append(Problem(t.file, n, "family_end" if end is None else "family_start",
+                                "give both family_start and family_end, or neither"))
+        ok = False
+    elif start is not None and parse_hhmm(end) - parse_hhmm(start) < 30:
+        problems.append(Problem(t.file, n, "family_end",
+                                f"the window {start}-{end} is shorter than 30 minutes"))
+        ok = False
+    return ok
+
+
 def _parse_students(t: RawTable, policy: Policy, problems: list[Problem], bad: set[str]
                     ) -> list[tuple[int, Student]]:
     out: list[tuple[int, Student]] = []
@@ -425,6 +450,7 @@ def _parse_students(t: RawTable, policy: Policy, problems: list[Problem], bad: s
         if ok and Category.MULTIPLE in (v["categories"] or ()):
             problems.append(Problem(t.file, n, "categories", "list the single categories"))
             ok = False
+        ok = ok and _family_ok(t, n, v, policy, problems)  # type: ignore[arg-type]
         if not ok:
             bad.add(t.rows[i].get("id") or "")
             continue
@@ -435,7 +461,9 @@ def _parse_students(t: RawTable, policy: Policy, problems: list[Problem], bad: s
             severity=v["severity"], categories=v["categories"] or (),
             unable_to_attend=bool(v["unable_to_attend"]), assessment=assessment,
             catchment_school=v["catchment_school"], current_school=v["current_school"],
-            current_class=v["current_class"], tier=v["tier"])))
+            current_class=v["current_class"], tier=v["tier"],
+            family_days=v["family_days"] or (), family_start=v["family_start"],
+            family_end=v["family_end"])))
     return out
 
 

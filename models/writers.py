@@ -76,7 +76,8 @@ def write_scenario(sc: Scenario, folder: Path, *, extra: dict[str, Any] | None =
     _write_csv(folder / "students.csv", [c.name for c in STUDENT_COLUMNS],
                ((s.id, s.lon, s.lat, s.grade, s.category, s.severity, s.categories,
                  s.unable_to_attend, *(getattr(s.assessment, f) for f in ASSESSMENT_FIELDS),
-                 s.catchment_school, s.current_school, s.current_class, s.tier)
+                 s.catchment_school, s.current_school, s.current_class, s.tier,
+                 ";".join(s.family_days), s.family_start, s.family_end)
                 for s in sc.students))
     _write_csv(folder / "teachers.csv", [c.name for c in TEACHER_COLUMNS],
                ((t.id, t.role, t.base, t.skills, ";".join(t.days), t.start, t.end,

@@ -28,10 +28,12 @@ from typing import Any
 from lrcplan.models.enrolment import ENROLMENT_FILES, EnrolmentOptions, EnrolmentResult
 from lrcplan.models.placement import PLACEMENT_FILES, PlacementOptions, PlacementResult
 from lrcplan.models.plan import Plan, StageOptions, StageResult, Violation
+from lrcplan.models.routes import ROUTES_FILES, RoutesOptions, RoutesResult
 from lrcplan.models.scenario import Scenario
 from lrcplan.models.tables import StageFiles
 from lrcplan.optimizer.check import enrolment as check_enrolment
 from lrcplan.optimizer.check import placement as check_placement
+from lrcplan.optimizer.check import routes as check_routes
 
 Earlier = Sequence[StageResult]
 Solver = Callable[[Scenario, Earlier, Any], StageResult]
@@ -53,11 +55,13 @@ class Stage:
     options_from_args: Callable[[argparse.Namespace, float], StageOptions] | None = None
     maps: str | None = None  # module registering the stage's map layers and report parts
 
-    def options(self, args: argparse.Namespace | None, time_limit_s: float) -> StageOptions:
-        """The stage's options from CLI arguments (defaults where the stage has none)."""
+    def options(self, args: argparse.Namespace | None, time_limit_s: float | None
+                ) -> StageOptions:
+        """The stage's options from CLI arguments; no time limit: the stage's default."""
+        limit = self.options_type().time_limit_s if time_limit_s is None else time_limit_s
         if args is not None and self.options_from_args is not None:
-            return self.options_from_args(args, time_limit_s)
-        return self.options_type(time_limit_s=time_limit_s)
+            return self.options_from_args(args, limit)
+        return self.options_type(time_limit_s=limit)
 
 
 def earlier_result(earlier: Earlier, kind: type[Any]) -> Any:
@@ -103,5 +107,27 @@ ENROLMENT = Stage("enrolment", ("placement",), _solve_enrolment, check_enrolment
                   _enrolment_options)
 
 
-STAGES: tuple[Stage, ...] = (PLACEMENT, ENROLMENT)
+# ------------------------------------------------------------------ routes
+def _solve_routes(sc: Scenario, earlier: Earlier, opt: RoutesOptions) -> RoutesResult:
+    from lrcplan.optimizer.routes import solve_routes
+
+    return solve_routes(sc, earlier_result(earlier, PlacementResult),
+                        earlier_result(earlier, EnrolmentResult), opt)
+
+
+def _routes_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the routes' improvement search (default 0)")
+
+
+def _routes_options(args: argparse.Namespace, time_limit_s: float) -> RoutesOptions:
+    return RoutesOptions(time_limit_s=time_limit_s, seed=int(getattr(args, "seed", 0)))
+
+
+ROUTES = Stage("routes", ("placement", "enrolment"), _solve_routes, check_routes.RULES,
+               ROUTES_FILES, RoutesOptions, _routes_arguments, _routes_options,
+               maps="lrcplan.maps.routes")
+
+
+STAGES: tuple[Stage, ...] = (PLACEMENT, ENROLMENT, ROUTES)
 STAGE_FILES: tuple[StageFiles[Any], ...] = tuple(s.files for s in STAGES)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lrcplan.models.enrolment import EnrolmentResult
 from lrcplan.models.errors import InputError
 from lrcplan.models.io import load_scenario
 from lrcplan.models.plan import Plan, Violation
@@ -36,7 +37,8 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Scenario,
         folder = tmp_path_factory.mktemp(name)
         write_plan(plan, sc, folder, STAGE_FILES)
         out[name] = (sc, plan, folder)
-    assert out["unplaced"][1].results[-1].unplaced, "the tight demo leaves students unplaced"
+    assert out["unplaced"][1].get(EnrolmentResult).unplaced, "the tight demo leaves " \
+                                                            "students unplaced"
     return out
 
 

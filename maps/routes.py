@@ -1,0 +1,3 @@
+"""Map layers and report sections of the routes stage (registered on import)."""
+
+from __future__ import annotations
