@@ -366,8 +366,12 @@ def solve_routes(sc: Scenario, placement: PlacementResult, enrolment: EnrolmentR
              f"{'-' if planned is None else planned}); every teacher-day routed "
              f"{'exactly' if exact else 'by insertion (over 10 visits)'}"
              + ("; the time limit ended the improvement" if cut else ""))
+    bound = _travel_bound(p, plan)
+    if served == required and round(travel, 1) <= bound:
+        status = Status.OPTIMAL  # every visit served, and travel meets its lower bound
+        proof += "; proven: the travel equals its lower bound"
     summary = StageSummary("routes", status, time.perf_counter() - t0,
-                           objective=round(travel, 1), bound=_travel_bound(p, plan),
+                           objective=round(travel, 1), bound=bound,
                            engine="CP-SAT patterns + exact teacher-days + local search",
                            proof=proof)
     return RoutesResult(summary, tuple(visits), tuple(stops), hz.weeks, opt)
