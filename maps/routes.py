@@ -24,9 +24,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from matplotlib import colormaps, rc_context
+from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from shapely.geometry import LineString, Point
@@ -50,6 +49,9 @@ from lrcplan.models.scenario import Scenario
 
 KIND_COLORS = {"itinerant": "#1f78b4", "home": "#e66101", "lunch": "#9e9e9e",
                "travel": "#d62728", "base": "#333333"}
+STOP_COLORS = {"itinerant": "#263238", "home": "#c2185b"}  # map points of visited places
+TEACHER_COLORS = ("#3949ab", "#00897b", "#6d4c41", "#ffa000", "#8e24aa", "#0097a7",
+                  "#455a64", "#9e9d24", "#f06292", "#5d4037")
 MAX_TEACHER_LEGEND = 12  # more teachers: one legend line for all routes
 
 
@@ -99,11 +101,12 @@ def places(sc: Scenario, site_ids: set[str] | list[str]) -> dict[str, Place]:
 
 
 def teacher_colors(teachers: list[str]) -> dict[str, str]:
-    """A colour per teacher, in sorted-id order (tab10, tab20 beyond ten teachers)."""
+    """A colour per teacher, in sorted-id order; beyond ten teachers the colours repeat.
+
+    No green or red: those are the travel-time scale of the enrolment flows.
+    """
     ids = sorted(set(teachers))
-    cmap = colormaps["tab10" if len(ids) <= 10 else "tab20"]
-    n = 10 if len(ids) <= 10 else 20
-    return {t: to_hex(cmap(i % n)) for i, t in enumerate(ids)}
+    return {t: TEACHER_COLORS[i % len(TEACHER_COLORS)] for i, t in enumerate(ids)}
 
 
 def day_name(result: RoutesResult, week: int, day: str, lang: str = "en") -> str:
@@ -195,7 +198,7 @@ def route_stops_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
         p = where[stops[0].site_id]
         home = key[0] == "home"
         title = cell_text(sc, p.point, lang) if home else p.name
-        color = KIND_COLORS["home" if home else "itinerant"]
+        color = STOP_COLORS["home" if home else "itinerant"]
         info: list[tuple[str, object]] = [
             (label("visits", lang), len(stops)),
             (label("visit_minutes", lang), sum(s.end - s.start for s in stops)),
@@ -210,11 +213,12 @@ def route_stops_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
                      "visit_minutes": sum(s.end - s.start for s in stops),
                      "teachers": ",".join(teachers),
                      "color": "#ffffff", "fill_color": color,
-                     "radius": 4.0 + 1.5 * min(len(stops), 10) ** 0.5, "weight": 1.5,
+                     # A small dot: the school's own marker stays visible around it.
+                     "radius": 5.0 if home else 3.0, "weight": 1.0,
                      "fill_opacity": 0.95, "popup": _popup(title, info)})
         geoms.append(p.point)
-    legend = (LegendEntry("route_stop_school", KIND_COLORS["itinerant"]),
-              LegendEntry("route_stop_home", KIND_COLORS["home"], "circle",
+    legend = (LegendEntry("route_stop_school", STOP_COLORS["itinerant"]),
+              LegendEntry("route_stop_home", STOP_COLORS["home"], "circle",
                           label("route_stop_home", lang,
                                 grid=grid_text(sc.policy.privacy_grid_m, lang))))
     return Layer("route_stops", "routes", _frame(rows, geoms), legend)
@@ -222,21 +226,17 @@ def route_stops_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
 
 # ------------------------------------------------------------------ report
 def _duration(minutes: int, lang: str) -> str:
-    return f"{minutes // 60} h {minutes % 60:02d} {label('min', lang)}"
+    return label("hours_minutes", lang, h=minutes // 60, m=minutes % 60)
 
 
 def _place_html(s: Stop, where: dict[str, Place], lang: str) -> str:
     """A stop's place in the report: a school's name and id, a home by student id only."""
     p = where.get(s.site_id)
     if p is None:
-        text = _e(s.site_id)
-    elif p.home:
-        text = f"{_e(label('student', lang))} {_e(s.site_id)}"
-    else:
-        text = f"{_e(p.name)} <span class=\"small\">({_e(s.site_id)})</span>"
-    if s.kind == "lunch":
-        return f"{_e(label('lunch', lang))} · {text}"
-    return text
+        return _e(s.site_id)
+    if p.home:
+        return f"{_e(label('student', lang))} {_e(s.site_id)}"
+    return f"{_e(p.name)} <span class=\"small\">({_e(s.site_id)})</span>"
 
 
 def _kind_word(kind: str, lang: str) -> str:
