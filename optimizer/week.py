@@ -1,0 +1,318 @@
+"""The weekly problem, engine-neutral: streams of visits, teachers, a travel matrix.
+
+`solve_week` plans it in three steps (see optimizer/routes.py for why): CP-SAT patterns
+of (teacher, days) per stream on estimated day loads, each teacher-day routed exactly
+(optimizer/dayroute.py), then a local search over streams' days and teachers with an
+ejection move. The routes stage builds a `WeekProblem` from a scenario; the weekly
+benchmark builds one from other instances.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, replace
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from lrcplan.models.entities import Teacher
+from lrcplan.models.visits import Horizon, Stream
+from lrcplan.optimizer.dayroute import DayRoute, DayRules, DayVisit, route_day
+
+BIG = 1_000_000  # a served visit outweighs any travel (minutes) a plan can have
+MAX_PASSES = 50  # the search stops earlier, when a whole pass improves nothing
+# A visit's share of its day's travel, as a multiple of the way in from the base:
+# measured on xiaoshan (seed 1): 1.0 over-fills days that routing must shed (684 visits
+# kept of 809 planned), 1.6 keeps 700 and the search ends at 793, 2.0 starves CP-SAT.
+REACH_FACTOR = 1.6
+
+
+@dataclass
+class WeekProblem:
+    """Streams, teachers, travel and who may serve what, in solver indices."""
+
+    hz: Horizon
+    streams: list[Stream]
+    teachers: list[Teacher]
+    travel: np.ndarray  # minutes between places: teacher bases first, then stream sites
+    base_node: list[int]  # per teacher
+    site_node: list[int]  # per stream
+    able: dict[int, list[int]]  # stream -> teachers who may serve it
+    days_of: dict[tuple[int, int], list[int]]  # (stream, teacher) -> possible days
+    rules: list[DayRules]  # per teacher
+    why: dict[int, str]  # stream -> why nobody can serve it
+    balance: float  # weight of the longest teacher-day against travel minutes
+
+
+def _day_matrix(p: WeekProblem, j: int, streams: list[int]) -> list[list[float]]:
+    nodes = [p.base_node[j]] + [p.site_node[i] for i in streams]
+    return p.travel[np.ix_(nodes, nodes)].tolist()
+
+
+# ------------------------------------------------------------------ 1. patterns
+def _patterns(p: WeekProblem, budget_s: float, seed: int) -> dict[int, tuple[int, list[int]]]:
+    """Stream -> (teacher, days) from CP-SAT on estimated day loads (empty if none)."""
+    m = cp_model.CpModel()
+    x: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
+    cost = []
+    for i, s in enumerate(p.streams):
+        ys = []
+        for j in p.able[i]:
+            y = m.new_bool_var(f"y{i}_{j}")
+            ys.append(y)
+            reach = int(round(REACH_FACTOR * p.travel[p.base_node[j], p.site_node[i]]))
+            for h in p.days_of[(i, j)]:
+                v = m.new_bool_var(f"x{i}_{j}_{h}")
+                m.add_implication(v, y)
+                x[(i, j, h)] = v
+                load[(j, h)].append((v, s.minutes + reach))
+                cost.append(BIG * v - reach * v)
+        if len(ys) > 1:
+            m.add_at_most_one(ys)
+        for h in range(p.hz.size):
+            same_day = [x[(i, j, h)] for j in p.able[i] if (i, j, h) in x]
+            if len(same_day) > 1:
+                m.add_at_most_one(same_day)
+        if s.per_week:
+            for w in range(1, p.hz.weeks + 1):
+                m.add(sum(x[(i, j, h)] for j in p.able[i] for h in p.hz.in_week(w)
+                          if (i, j, h) in x) <= s.per_week)
+        else:
+            m.add(sum(v for (a, _, _), v in x.items() if a == i) <= s.total)
+    for (j, _), terms in load.items():
+        r = p.rules[j]
+        # The day's time less lunch; the legs counted above are each visit's way in from
+        # the base, an estimate the exact routing of the day then corrects.
+        cap = min(r.max_minutes, r.end - r.start) - r.lunch_minutes
+        m.add(sum(v * w for v, w in terms) <= cap)
+    m.maximize(sum(cost))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1  # with a deterministic limit: the same plan every run
+    solver.parameters.max_deterministic_time = max(1.0, budget_s)
+    solver.parameters.random_seed = seed
+    status = solver.solve(m)
+    out: dict[int, tuple[int, list[int]]] = {}
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return out
+    for (i, j, h), v in x.items():
+        if solver.value(v):
+            out.setdefault(i, (j, []))[1].append(h)
+    return out
+
+
+# ------------------------------------------------------------------ 2. routes
+@dataclass
+class WeekPlan:
+    """The current assignment: stream -> (teacher, days), and the routed teacher-days."""
+
+    assign: dict[int, tuple[int, list[int]]]
+    routes: dict[tuple[int, int], DayRoute]  # (teacher, day) -> route
+    members: dict[tuple[int, int], list[int]]  # (teacher, day) -> streams, route order
+
+    def served(self) -> int:
+        """Visits served."""
+        return sum(len(d) for _, d in self.assign.values())
+
+    def score(self, balance: float) -> tuple[int, float]:
+        """(-visits, travel + balance x longest day): smaller is better."""
+        travel = sum(r.travel for r in self.routes.values())
+        longest = max((r.back - r.depart for r in self.routes.values()), default=0)
+        return -self.served(), round(travel + balance * longest, 6)
+
+
+class _Router:
+    """Routes teacher-days, remembering each (teacher, set of streams) already routed."""
+
+    def __init__(self, p: WeekProblem) -> None:
+        self.p = p
+        self.memo: dict[tuple[int, frozenset[int]], DayRoute | None] = {}
+
+    def day(self, j: int, streams: list[int]) -> DayRoute | None:
+        """The least-travel route of these streams' visits for teacher j, or None."""
+        key = (j, frozenset(streams))
+        if key not in self.memo:
+            order = sorted(streams)
+            visits = [DayVisit(k + 1, self.p.streams[i].minutes, self.p.streams[i].window)
+                      for k, i in enumerate(order)]
+            r = route_day(visits, _day_matrix(self.p, j, order), self.p.rules[j])
+            # Event.visit indexes `order`: map it back to stream numbers.
+            self.memo[key] = None if r is None else _relabel(r, order)
+        return self.memo[key]
+
+
+def _relabel(r: DayRoute, order: list[int]) -> DayRoute:
+    return replace(r, events=tuple(replace(e, visit=order[e.visit]) if e.visit >= 0 else e
+                                   for e in r.events))
+
+
+def _route_all(p: WeekProblem, router: _Router, assign: dict[int, tuple[int, list[int]]]
+               ) -> WeekPlan:
+    """Route every teacher-day; a day that does not fit sheds visits until it does."""
+    days: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, (j, hs) in assign.items():
+        for h in hs:
+            days[(j, h)].append(i)
+    assign = {i: (j, list(hs)) for i, (j, hs) in assign.items()}
+    routes: dict[tuple[int, int], DayRoute] = {}
+    for key in sorted(days):
+        j, h = key
+        members = sorted(days[key])
+        route = router.day(j, members)
+        while route is None and members:
+            # Shed the visit whose absence leaves the shortest day (deterministic ties).
+            trials = [(router.day(j, [m for m in members if m != i]), i) for i in members]
+            fits = [(r.back - r.depart, i) for r, i in trials if r is not None]
+            drop = min(fits)[1] if fits else max(members, key=lambda i: (
+                p.streams[i].minutes, i))
+            members.remove(drop)
+            assign[drop][1].remove(h)
+            route = router.day(j, members)
+        if members and route is not None:
+            routes[key] = route
+            days[key] = members
+    assign = {i: v for i, v in assign.items() if v[1]}
+    return WeekPlan(assign, routes, {k: v for k, v in days.items() if k in routes})
+
+
+# ------------------------------------------------------------------ 3. improvement
+def _candidates(p: WeekProblem, i: int, plan: WeekPlan) -> list[tuple[int, list[int]]]:
+    """Alternative (teacher, days) for stream i: one day moved, or another teacher."""
+    s = p.streams[i]
+    out = []
+    cur = plan.assign.get(i)
+    for j in p.able[i]:
+        free = p.days_of[(i, j)]
+        want = s.total if not s.per_week else s.per_week * p.hz.weeks
+        if cur is None or cur[0] != j:
+            out.append((j, _spread(p, s, free, want)))
+            if cur is None:  # a stream left out: a single visit is a start
+                out += [(j, [h]) for h in free]
+        else:
+            for old in cur[1]:
+                for new in free:
+                    if new not in cur[1]:
+                        days = sorted([d for d in cur[1] if d != old] + [new])
+                        if _pattern_ok(p, s, days):
+                            out.append((j, days))
+            if len(cur[1]) < want:
+                for new in free:
+                    if new not in cur[1] and _pattern_ok(p, s, sorted([*cur[1], new])):
+                        out.append((j, sorted([*cur[1], new])))
+    return out
+
+
+def _pattern_ok(p: WeekProblem, s: Stream, days: list[int]) -> bool:
+    if len(set(days)) != len(days):
+        return False
+    if s.per_week:
+        return all(sum(1 for h in days if h in p.hz.in_week(w)) <= s.per_week
+                   for w in range(1, p.hz.weeks + 1))
+    return len(days) <= s.total
+
+
+def _spread(p: WeekProblem, s: Stream, free: list[int], want: int) -> list[int]:
+    """`want` days spread over the free ones, respecting the per-week count."""
+    chosen: list[int] = []
+    step = max(1, len(free) // max(1, want))
+    for h in free[::step] + free:
+        if len(chosen) < want and h not in chosen and _pattern_ok(p, s, sorted([*chosen, h])):
+            chosen.append(h)
+    return sorted(chosen)
+
+
+def _try(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, j: int, days: list[int]
+         ) -> WeekPlan | None:
+    """The plan with stream i moved to (j, days), if every touched day routes."""
+    members = {k: list(v) for k, v in plan.members.items()}
+    routes = dict(plan.routes)
+    touched = set()
+    if i in plan.assign:
+        oj, ohs = plan.assign[i]
+        for h in ohs:
+            members[(oj, h)].remove(i)
+            touched.add((oj, h))
+    for h in days:
+        members.setdefault((j, h), []).append(i)
+        touched.add((j, h))
+    for key in touched:
+        if not members[key]:
+            routes.pop(key, None)
+            del members[key]
+            continue
+        r = router.day(key[0], members[key])
+        if r is None:
+            return None
+        routes[key] = r
+    assign = dict(plan.assign)
+    assign[i] = (j, list(days))
+    return WeekPlan(assign, routes, members)
+
+
+def _wanted(p: WeekProblem, i: int) -> int:
+    s = p.streams[i]
+    return s.per_week * p.hz.weeks if s.per_week else s.total
+
+
+def _eject(p: WeekProblem, router: _Router, plan: WeekPlan, i: int) -> WeekPlan | None:
+    """One more visit of stream i on a day made free by moving another stream's visit
+    of that teacher-day to another of its days (an ejection chain of length one)."""
+    if i not in plan.assign or len(plan.assign[i][1]) >= _wanted(p, i):
+        return None
+    j, days = plan.assign[i]
+    for h in p.days_of[(i, j)]:
+        if h in days or not _pattern_ok(p, p.streams[i], sorted([*days, h])):
+            continue
+        for m in sorted(plan.members.get((j, h), [])):
+            mj, mdays = plan.assign[m]
+            for alt in p.days_of[(m, mj)]:
+                moved = sorted([d for d in mdays if d != h] + [alt])
+                if alt in mdays or not _pattern_ok(p, p.streams[m], moved):
+                    continue
+                step = _try(p, router, plan, m, mj, moved)
+                if step is not None:
+                    done = _try(p, router, step, i, j, sorted([*days, h]))
+                    if done is not None:
+                        return done
+    return None
+
+
+def _improve(p: WeekProblem, router: _Router, plan: WeekPlan, seed: int, deadline: float
+             ) -> tuple[WeekPlan, bool]:
+    """Local search over streams' days and teachers until no move improves the plan;
+    True if the deadline cut it short."""
+    rng = random.Random(seed)
+    balance = p.balance
+    order = [i for i in range(len(p.streams)) if p.able[i]]
+    for _ in range(MAX_PASSES):
+        improved = False
+        rng.shuffle(order)
+        for i in order:
+            if time.perf_counter() > deadline:
+                return plan, True
+            best = plan.score(balance)
+            for j, days in _candidates(p, i, plan):
+                new = _try(p, router, plan, i, j, days)
+                if new is not None and new.score(balance) < best:
+                    plan, best, improved = new, new.score(balance), True
+            new = _eject(p, router, plan, i)
+            if new is not None and new.score(balance) < best:
+                plan, improved = new, True
+        if not improved:
+            break
+    return plan, False
+
+
+
+
+def solve_week(p: WeekProblem, time_limit_s: float, seed: int
+               ) -> tuple[WeekPlan, int, bool]:
+    """The plan, the visits CP-SAT's patterns planned, and whether time ran out."""
+    deadline = time.perf_counter() + time_limit_s
+    assign = _patterns(p, 0.25 * time_limit_s, seed)
+    router = _Router(p)
+    plan = _route_all(p, router, assign)
+    plan, cut = _improve(p, router, plan, seed, deadline)
+    return plan, sum(len(d) for _, d in assign.values()), cut
