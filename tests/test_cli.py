@@ -124,8 +124,8 @@ def test_outputs_never_hold_a_home_location_or_a_name(tmp_path: Path) -> None:
     # may coincide with a town vertex rounded to the same 6 decimals).
     schools = {(s.lon, s.lat) for s in sc.schools}
     homes = [(repr(s.lon), repr(s.lat)) for s in sc.students if (s.lon, s.lat) not in schools]
-    for path in out.iterdir():
-        if path.suffix in (".png", ".gpkg"):
+    for path in sorted(out.rglob("*")):  # itineraries/ too
+        if path.is_dir() or path.suffix in (".png", ".gpkg"):
             continue  # pixels, and the GeoPackage checked by its geometries below
         text = path.read_text()
         assert "Student Name" not in text, path.name

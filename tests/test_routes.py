@@ -74,7 +74,7 @@ def test_home_visits_on_the_familys_days_and_window_by_one_teacher() -> None:
     assert len({v.day for v in visits}) == 2 and {v.day for v in visits} <= {"Mon", "Wed",
                                                                               "Thu"}
     stops = [s for s in routes(plan).stops if s.kind == "home"]
-    assert all(13 * 60 + 30 <= s.start and s.end <= 16 * 60 + 30 for s in stops)
+    assert all(s.start >= 13 * 60 + 30 and s.end <= 16 * 60 + 30 for s in stops)
     assert all(s.end - s.start == 120 for s in stops)  # 3 periods of 40 min
 
 
@@ -178,7 +178,11 @@ def test_checker_catches_route_times_travel_and_lunch(valid: tuple[Scenario, Pla
                          ({"arrival": stops[k - 1].end - 30, "start": stops[k - 1].end - 30,
                            "end": stops[k - 1].end - 30 + stops[k].end - stops[k].start},
                           "route"),
-                         ({"visit_id": ""}, "route")):
+                         ({"visit_id": ""}, "route"),
+                         # Arriving or starting later than the schedule gives is caught
+                         # too, waiting or not: every written time is re-derived.
+                         ({"arrival": stops[k].arrival + 1}, "route"),
+                         ({"start": stops[k].start + 1, "end": stops[k].end + 1}, "route")):
         bad = list(stops)
         bad[k] = replace(stops[k], **change)  # type: ignore[arg-type]
         assert rule in rules_of(sc, broken(plan, stops=tuple(bad))), change

@@ -7,6 +7,7 @@ from the scenario's travel model. Nothing the solver computed is used.
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
@@ -17,7 +18,7 @@ from lrcplan.models.entities import Role, Teacher
 from lrcplan.models.placement import PlacementResult
 from lrcplan.models.plan import Plan, Violation
 from lrcplan.models.policy import parse_hhmm
-from lrcplan.models.routes import RoutesResult, Stop, Visit
+from lrcplan.models.routes import RoutesResult, Stop, Visit, hhmm
 from lrcplan.models.scenario import Scenario
 from lrcplan.models.visits import HOME, ITINERANT, Horizon, Stream, required_streams
 
@@ -159,8 +160,8 @@ def check_route_links(sc: Scenario, plan: Plan) -> Iterable[Violation]:
 
 
 def _day_problems(sc: Scenario, t: Teacher, stops: tuple[Stop, ...],
-                  visit_of: dict[str, Visit], window_of: dict[str, tuple[int, int]]
-                  ) -> list[str]:
+                  visit_of: dict[str, Visit], window_of: dict[str, tuple[int, int]],
+                  model: dict[int, float]) -> list[str]:
     """What breaks the rules in one teacher-day's stops."""
     out: list[str] = []
     if [s.seq for s in stops] != list(range(len(stops))):
@@ -178,12 +179,26 @@ def _day_problems(sc: Scenario, t: Teacher, stops: tuple[Stop, ...],
     if back - depart > t.max_minutes_per_day:
         out.append(f"{back - depart} working minutes exceed {t.max_minutes_per_day}")
     pol = sc.policy
+    if not stops[0].arrival == stops[0].start == stops[0].end:
+        out.append("leaving the base has one time: arrival, start and end")
+    lunch_lo = parse_hhmm(pol.lunch_start)
     for prev, s in zip(stops, stops[1:], strict=False):
-        if s.arrival + 1e-6 < prev.end + s.travel_minutes:
-            out.append(f"stop {s.seq}: arrives {s.arrival - prev.end} min after leaving, "
-                       f"the way takes {s.travel_minutes}")
-        if s.start < s.arrival or s.end < s.start:
-            out.append(f"stop {s.seq}: starts before arriving or ends before starting")
+        # The schedule lrcplan writes: arrive as soon as the way allows (each leg rounded
+        # up to the minute), start as soon as the window or the lunch hour opens.
+        way = 0.0 if s.kind == "lunch" else model[s.seq]
+        arrive = prev.end + math.ceil(way - 1e-9)
+        # Within a millionth of a minute of the model: two float paths to one distance.
+        if not prev.end + way - 1e-6 <= s.arrival < prev.end + way + 1 - 1e-6:
+            out.append(f"stop {s.seq}: arrives {hhmm(s.arrival)}, leaving "
+                       f"{hhmm(prev.end)} it arrives {hhmm(arrive)}")
+        w = window_of.get(s.visit_id)
+        opens = (w[0] if w is not None and s.kind in (ITINERANT, HOME)
+                 else lunch_lo if s.kind == "lunch" else s.arrival)
+        if s.start != max(s.arrival, opens) or s.end < s.start:
+            out.append(f"stop {s.seq}: starts {hhmm(s.start)}, it can start at "
+                       f"{hhmm(max(s.arrival, opens))}")
+        if s.kind == "base" and s.end != s.start:
+            out.append(f"stop {s.seq}: coming back has one time")
         v, w = visit_of.get(s.visit_id), window_of.get(s.visit_id)
         if s.kind in (ITINERANT, HOME) and v is not None and w is not None:
             if s.end - s.start != v.minutes:
@@ -218,6 +233,7 @@ def check_route_times(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     _, stream_of, _ = _required(sc, plan)
     visit_of = {v.visit_id: v for v in result.visits}
     window_of = {vid: s.window for vid, s in stream_of.items()}
+    minutes = _leg_minutes(sc, result)
     for (tid, week, day), stops in sorted(result.days.items(), key=str):
         t = _teacher(sc, tid)
         subject = f"{tid} week {week} {day}"
@@ -226,26 +242,46 @@ def check_route_times(sc: Scenario, plan: Plan) -> Iterable[Violation]:
             continue
         if day not in t.days:
             yield _v("route", subject, f"{tid} does not work on {day}")
-        for problem in _day_problems(sc, t, stops, visit_of, window_of):
+        model = {s.seq: minutes.get(id(s), s.travel_minutes) for s in stops}
+        for problem in _day_problems(sc, t, stops, visit_of, window_of, model):
             yield _v("route", subject, problem)
+
+
+def _legs(sc: Scenario, result: RoutesResult) -> tuple[list[tuple[Stop, tuple[float, float],
+                                                                   tuple[float, float]]],
+                                                        list[Stop]]:
+    """Each stop with the places it is reached from and at; stops at unknown places."""
+    legs, unknown = [], []
+    for stops in result.days.values():
+        for prev, s in zip(stops, stops[1:], strict=False):
+            a, b = _place(sc, prev.site_id), _place(sc, s.site_id)
+            if a is None or b is None:
+                unknown.append(s)
+            else:
+                legs.append((s, a, b))
+    return legs, unknown
+
+
+def _leg_minutes(sc: Scenario, result: RoutesResult) -> dict[int, float]:
+    """The travel model's minutes to each stop (by the stop's identity)."""
+    legs, _ = _legs(sc, result)
+    if not legs:
+        return {}
+    _, dur = sc.travel.pairs(np.array([a for _, a, _ in legs]),
+                             np.array([b for _, _, b in legs]))
+    return {id(s): float(d) for (s, _, _), d in zip(legs, dur / 60.0, strict=True)}
 
 
 def check_route_travel(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     """Hard: each stop's travel_minutes is the travel model's, from the stop before."""
-    legs = []
-    for stops in plan.get(RoutesResult).days.values():
-        for prev, s in zip(stops, stops[1:], strict=False):
-            a, b = _place(sc, prev.site_id), _place(sc, s.site_id)
-            if a is None or b is None:
-                yield _v("travel", f"{s.teacher_id} week {s.week} {s.day} stop {s.seq}",
-                         f"unknown place {prev.site_id if a is None else s.site_id!r}")
-            else:
-                legs.append((s, a, b))
-    if not legs:
-        return
-    _, dur = sc.travel.pairs(np.array([a for _, a, _ in legs]),
-                             np.array([b for _, _, b in legs]))
-    for (s, _, _), d in zip(legs, dur / 60.0, strict=True):
+    result = plan.get(RoutesResult)
+    legs, unknown = _legs(sc, result)
+    for s in unknown:
+        yield _v("travel", f"{s.teacher_id} week {s.week} {s.day} stop {s.seq}",
+                 f"unknown place on the way to {s.site_id!r}")
+    minutes = _leg_minutes(sc, result)
+    for s, _, _ in legs:
+        d = minutes[id(s)]
         if abs(s.travel_minutes - d) > TRAVEL_TOLERANCE_MIN:
             yield _v("travel", f"{s.teacher_id} week {s.week} {s.day} stop {s.seq}",
                      f"plan says {s.travel_minutes} min, the travel model {d:.2f}")
