@@ -154,6 +154,17 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_routes(args: argparse.Namespace) -> int:
+    """Print one teacher's week of routes from a written plan."""
+    from lrcplan.maps.itinerary import teacher_week_text
+    from lrcplan.models.io import load_scenario
+    from lrcplan.optimizer.pipeline import load_plan
+
+    sc = load_scenario(args.scenario or _recorded_scenario(args.plan))
+    print(teacher_week_text(load_plan(args.plan, sc), sc, args.teacher))
+    return 0
+
+
 def cmd_bench_vrptw(args: argparse.Namespace) -> int:
     """Solve VRPTW benchmark files with lrcplan's engine; exit 1 if any is infeasible."""
     import json
@@ -168,6 +179,13 @@ def cmd_bench_vrptw(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps([r.record() for r in rows], indent=1) + "\n",
                              encoding="utf-8")
     return 0 if all(r.feasible for r in rows) else 1
+
+
+def cmd_bench_week(args: argparse.Namespace) -> int:
+    """Weekly routes: lrcplan against OR-Tools and VROOM; exit 1 if lrcplan's plan breaks a rule."""
+    from lrcplan.optimizer.benchweek import cli_week
+
+    return cli_week(args.time_limit, args.seed, args.solomon or [], args.districts, args.json)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,6 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
     _map_options(mp)
     mp.set_defaults(func=cmd_map)
 
+    r = sub.add_parser("routes", help="print one teacher's week of routes from a written plan",
+                       description="Each day of the teacher's routes: the stops with their "
+                                   "times and travel, and the day's totals.")
+    r.add_argument("plan", type=Path, help="plan folder written by `lrcplan plan`")
+    r.add_argument("--teacher", required=True, metavar="ID", help="the teacher's id")
+    r.add_argument("--scenario", type=Path, default=None,
+                   help="scenario folder (default: the one recorded in plan.json)")
+    r.set_defaults(func=cmd_routes)
+
     c = sub.add_parser("check", help="re-check a written plan; exit 1 on any violation",
                        description="Re-verify every hard rule from the plan files alone.")
     c.add_argument("scenario", type=Path, help="scenario folder")
@@ -245,6 +272,23 @@ def build_parser() -> argparse.ArgumentParser:
     bv.add_argument("--json", type=Path, default=None, metavar="FILE",
                     help="write one record per instance to FILE")
     bv.set_defaults(func=cmd_bench_vrptw)
+    bw = bench.add_parser("week", help="weekly routes: lrcplan, OR-Tools and VROOM",
+                          description="Generated districts (xiaoshan, huairou, xiaoshan x3) "
+                                      "and periodic, skills-constrained Solomon variants, "
+                                      "each solved by lrcplan, stock OR-Tools routing and "
+                                      "VROOM, counted alike. Exit 1 if lrcplan's plan "
+                                      "breaks a weekly rule.")
+    bw.add_argument("--time-limit", type=float, default=10.0, metavar="S",
+                    help="seconds per solver and instance (default 10)")
+    bw.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    bw.add_argument("--json", type=Path, default=None, metavar="FILE",
+                    help="write one record per solver and instance to FILE")
+    bw.add_argument("--solomon", type=Path, nargs="+", default=None, metavar="FILE",
+                    help="VRPLIB VRPTW files to turn into weekly instances (then the "
+                         "districts run only with --districts)")
+    bw.add_argument("--districts", action="store_true",
+                    help="run the generated districts as well as the --solomon files")
+    bw.set_defaults(func=cmd_bench_week)
     return p
 
 

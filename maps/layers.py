@@ -76,9 +76,21 @@ def layer(name: str) -> Callable[[Builder], Builder]:
     return wrap
 
 
+def load_stage_maps() -> None:
+    """Import the map and report modules the registered stages name (they self-register)."""
+    import importlib
+
+    from lrcplan.optimizer.stages import STAGES
+
+    for stage in STAGES:
+        if stage.maps:
+            importlib.import_module(stage.maps)
+
+
 def build_layers(sc: Scenario, plan: Plan, *, lang: str = "en",
                  include_empty: bool = False) -> list[Layer]:
     """Every registered layer that applies, bottom first; empty ones only if asked."""
+    load_stage_maps()
     out = []
     for _, fn in _REGISTRY:
         lay = fn(sc, plan, lang)

@@ -15,24 +15,14 @@ from lrcplan.models.planio import write_plan
 from lrcplan.models.scenario import Scenario
 
 
-def load_stage_maps() -> None:
-    """Import the map and report modules the registered stages name (they self-register)."""
-    import importlib
-
-    from lrcplan.optimizer.stages import STAGES
-
-    for stage in STAGES:
-        if stage.maps:
-            importlib.import_module(stage.maps)
-
-
 def write_layers(plan: Plan, sc: Scenario, folder: Path) -> list[Path]:
-    """Every layer as `<layer>.geojson` plus all of them in `plan.gpkg`."""
-    load_stage_maps()
+    """Every layer as `<layer>.geojson` plus all of them in `plan.gpkg`; itineraries."""
+    from lrcplan.maps.itinerary import write_itineraries
+
     layers = build_layers(sc, plan, include_empty=True)
     paths = write_geojson(layers, folder)
     return [*paths, write_geopackage([lay for lay in layers if len(lay.frame)],
-                                     folder / "plan.gpkg")]
+                                     folder / "plan.gpkg"), *write_itineraries(plan, sc, folder)]
 
 
 def write_maps(plan: Plan, sc: Scenario, folder: Path, *, lang: str = "en",
@@ -42,7 +32,6 @@ def write_maps(plan: Plan, sc: Scenario, folder: Path, *, lang: str = "en",
     from lrcplan.maps.report import write_report
     from lrcplan.maps.static import draw_static, write_static
 
-    load_stage_maps()
     if lang not in LANGS:
         raise InputError(f"unknown language {lang!r} (expected one of {', '.join(LANGS)})")
     layers = build_layers(sc, plan, lang=lang)

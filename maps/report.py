@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from lrcplan.maps.layers import TRAVEL_CMAP, Layer
+from lrcplan.maps.layers import TRAVEL_CMAP, Layer, load_stage_maps
 from lrcplan.maps.static import quiet_glyphs
 from lrcplan.models.enrolment import EnrolmentResult
 from lrcplan.models.entities import SchoolKind
@@ -329,6 +329,7 @@ def _unplaced(plan: Plan, sc: Scenario, layers: list[Layer], lang: str) -> tuple
 def render_report(plan: Plan, sc: Scenario, layers: list[Layer], *, lang: str = "en",
                   map_png: bytes | None = None) -> str:
     """The report page as one HTML string: verdict, figures, stages, then stage sections."""
+    load_stage_maps()
     title = f"{label('report_title', lang)} — {sc.name}"
     when = plan.created.replace("T", " ")
     grid = grid_text(sc.policy.privacy_grid_m, lang)

@@ -171,7 +171,7 @@ def test_report_of_a_checked_plan(demo: Fixture, tmp_path: Path) -> None:
     assert "verdict bad" not in page
     assert not EXTERNAL.search(page)
     assert "<link" not in page and "<script" not in page
-    assert page.count("<svg") == 2
+    assert page.count("<svg") == 3  # two enrolment charts and the routes' week
     assert 'src="data:image/png;base64,' in page
     # Key numbers, the stages with the optimality sentence, the threshold schools.
     d = plan.figure_values()
