@@ -11,8 +11,8 @@ from conftest import ROOT
 
 from lrcplan.cli import main
 from lrcplan.maps.itinerary import first_monday, visit_date
-from lrcplan.maps.layers import build_layers, cell_centre, home_cells
-from lrcplan.maps.render import load_stage_maps, save_plan
+from lrcplan.maps.layers import build_layers, cell_centre, home_cells, load_stage_maps
+from lrcplan.maps.render import save_plan
 from lrcplan.models.io import load_scenario
 from lrcplan.models.plan import Plan
 from lrcplan.models.routes import RoutesResult
