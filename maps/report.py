@@ -49,6 +49,8 @@ h3 { font-size: 15px; margin: 0 0 6px; color: var(--muted); font-weight: 600; }
 .verdict ul { margin: 8px 0 0; padding-left: 22px; font-weight: normal; color: #4a1414; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr));
   gap: 18px 28px; align-items: start; }
+.grid.days { grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); }
+.days table { font-size: 12.5px; } .days th, .days td { padding: 3px 6px; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; }
 th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left;
   vertical-align: top; }

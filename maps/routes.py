@@ -333,7 +333,7 @@ def _day_tables(plan: Plan, sc: Scenario, layers: list[Layer], lang: str
                      f"{_e(_duration(minutes.get(key, 0), lang))}, "
                      f"{_e(label('travel_minutes', lang))} {travel:.1f}</h3>"
                      f"{_table(head, rows)}</div>")
-    return title, f'<div class="grid">{"".join(cells)}</div>'
+    return title, f'<div class="grid days">{"".join(cells)}</div>'
 
 
 @section("routes")
