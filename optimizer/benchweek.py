@@ -61,16 +61,16 @@ Given routes {(teacher, day): [stream, ...]}:
 
 1. a visit by a teacher not able to serve the stream, or on a day not allowed, is
    dropped (`not_allowed`);
-2. violations are counted: `same_day` = visits of a stream beyond one a day (by anyone);
-   `other_teacher` = visits of a stream not by its teacher, the teacher serving most of
-   its visits (ties: the lower index);
-3. repair: only the stream's teacher's visits are kept, the first of each day in route
-   order, and at most `per_week` a week (or `total` in the horizon), the earlier days
-   first (dropped: `excess`);
-4. each repaired route is re-timed without lunch (legs rounded up to the minute, the
+2. the stream's teacher is the one serving most of its visits (ties: the lower index);
+   its other visits are dropped as `other_teacher`, the teacher's second and later
+   visits of a day (route order) as `same_day`, and visits beyond `per_week` a week (or
+   `total` in the horizon; the earlier days are kept) as `excess` -- each dropped visit
+   is counted once, under the first of these reasons that applies (a stream served by
+   two teachers on one day counts under `other_teacher`);
+3. each repaired route is re-timed without lunch (legs rounded up to the minute, the
    least working time by a backward pass); while it breaks a window, the hours or the
    working-time limit its last visit is dropped (`late`);
-5. served = the visits kept; travel = the sum of the repaired routes' legs (minutes,
+4. served = the visits kept; travel = the sum of the repaired routes' legs (minutes,
    base to visits to base, from the problem's matrix).
 """
 
@@ -184,15 +184,17 @@ def count_week(p: WeekProblem, routes: Routes) -> Counted:
     keep: set[tuple[int, int, int]] = set()
     for i, got in seen.items():
         s = p.streams[i]
-        out.same_day += len(got) - len({h for _, h, _ in got})
         per_teacher: dict[int, int] = defaultdict(int)
         for j, _, _ in got:
             per_teacher[j] += 1
         teacher = min(per_teacher, key=lambda j: (-per_teacher[j], j))
-        out.other_teacher += sum(1 for j, _, _ in got if j != teacher)
         days: list[int] = []
         for j, h, _ in sorted(got, key=lambda v: (v[1], v[2])):
-            if j != teacher or h in days:
+            if j != teacher:
+                out.other_teacher += 1
+                continue
+            if h in days:
+                out.same_day += 1
                 continue
             if not _cap(p, s, h, days):
                 out.excess += 1
@@ -269,6 +271,7 @@ def ortools_week(p: WeekProblem, time_limit_s: float, seed: int) -> tuple[Routes
     """Stock OR-Tools routing of the whole horizon (see the module docstring)."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+    t0 = time.perf_counter()
     vehicles = _vehicles(p)
     visits = [(i, n) for i, s in enumerate(p.streams) if p.able[i]
               for n in range(1, s.total + 1)]
@@ -309,10 +312,13 @@ def ortools_week(p: WeekProblem, time_limit_s: float, seed: int) -> tuple[Routes
     params.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH)
     params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
-    del seed  # the routing solver has no seed; it is deterministic
+    del seed  # the routing solver has no seed (its time limit is wall time)
+    built = time.perf_counter() - t0
     solution = model.SolveWithParameters(params)
+    name = routing_enums_pb2.RoutingSearchStatus.Value.Name(model.status())
+    status = f"model built in {built:.1f} s, {name.removeprefix('ROUTING_').lower()}"
     if solution is None:
-        return {}, "no solution in the time limit"
+        return {}, f"no solution in the time limit ({status})"
     routes: Routes = {}
     for v, jh in enumerate(vehicles):
         index, order = solution.Value(model.NextVar(model.Start(v))), []
@@ -321,7 +327,7 @@ def ortools_week(p: WeekProblem, time_limit_s: float, seed: int) -> tuple[Routes
             index = solution.Value(model.NextVar(index))
         if order:
             routes[jh] = order
-    return routes, "solution"
+    return routes, f"solution ({status})"
 
 
 def fixed_days(p: WeekProblem, i: int) -> list[int]:
@@ -569,10 +575,12 @@ def verdicts(rows: list[WeekRow]) -> list[str]:
             verdict = "not comparable: the better baseline has no travel"
         else:
             ratio = lrc.travel / best.travel
+            per = (lrc.travel / lrc.served) / (best.travel / best.served)
             ok = ratio <= TRAVEL_TARGET
             travel_met += ok
             verdict = (f"{'met' if ok else 'NOT MET'}: travel {100 * (ratio - 1):+.1f} % "
-                       f"vs {best.solver}, serving {lrc.served - best.served:+d} visits more")
+                       f"vs {best.solver} serving {lrc.served - best.served} visits more "
+                       f"(per served visit {100 * (per - 1):+.1f} %)")
         out.append(f"{name}: coverage {lrc.coverage:.1f} % "
                    f"({'100 %' if lrc.served == lrc.required else 'below 100 %'}); "
                    f"travel target (<= {100 * TRAVEL_TARGET:.0f} % of the better baseline, "
