@@ -346,7 +346,10 @@ def fixed_days(p: WeekProblem, i: int) -> list[int]:
 
 def vroom_week(p: WeekProblem, time_limit_s: float, seed: int) -> tuple[Routes, str]:
     """VROOM on fixed visit days, one solve over every (teacher, day) (module docstring)."""
-    import vroom
+    try:
+        import vroom
+    except ImportError:  # a dev extra: pip install -e '.[dev]'
+        return {}, "pyvroom is not installed"
 
     del seed  # VROOM takes no seed
     vehicles = _vehicles(p)

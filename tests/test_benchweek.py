@@ -72,6 +72,7 @@ def _tiny_week() -> WeekProblem:
 
 
 def test_baselines_counted_alike() -> None:
+    pytest.importorskip("vroom", reason="pyvroom is not installed (pip install -e '.[dev]')")
     p = _tiny_week()
     rows = run_problem("tiny", p, 1.0, 1)
     assert [r.solver for r in rows] == ["lrcplan", "ortools", "vroom"]
