@@ -10,6 +10,9 @@ from a scenario and turns its plan into the stage's result.
 1. Patterns (CP-SAT): each stream of visits (models/visits.py) gets one skilled teacher
    and its days; most visits first, then the least estimated travel (each visit reached
    from the teacher's base), within each teacher-day's working time less travel.
+   Above `PATTERN_VARIABLES_MAX` variables CP-SAT is skipped (measured: it found no plan
+   in time); streams it leaves out are placed first-fit, scarcest first, each with the
+   nearest skilled teacher whose days take it.
 2. Routes (exact): each teacher-day is routed by a labelling programme over its few
    visits and the lunch break (optimizer/dayroute.py), proven least-travel; a day that
    does not fit sheds its visit with the least slack, which is tried elsewhere.

@@ -27,6 +27,9 @@ MAX_PASSES = 50  # the search stops earlier, when a whole pass improves nothing
 # measured on xiaoshan (seed 1): 1.0 over-fills days that routing must shed (684 visits
 # kept of 809 planned), 1.6 keeps 700 and the search ends at 793, 2.0 starves CP-SAT.
 REACH_FACTOR = 1.6
+# Above this many (stream, teacher, day) variables CP-SAT found no pattern plan within 15
+# deterministic units (xiaoshan x3: about 50,000); below it (xiaoshan: 16,754) it helps.
+PATTERN_VARIABLES_MAX = 30_000
 
 
 @dataclass
@@ -54,6 +57,8 @@ def _day_matrix(p: WeekProblem, j: int, streams: list[int]) -> list[list[float]]
 # ------------------------------------------------------------------ 1. patterns
 def _patterns(p: WeekProblem, budget_s: float, seed: int) -> dict[int, tuple[int, list[int]]]:
     """Stream -> (teacher, days) from CP-SAT on estimated day loads (empty if none)."""
+    if sum(len(d) for d in p.days_of.values()) > PATTERN_VARIABLES_MAX:
+        return {}  # measured: found no solution in time; first-fit and the search do better
     m = cp_model.CpModel()
     x: dict[tuple[int, int, int], cp_model.IntVar] = {}
     load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
@@ -311,6 +316,29 @@ def _improve(p: WeekProblem, router: _Router, plan: WeekPlan, seed: int, deadlin
 
 
 
+def _construct(p: WeekProblem, router: _Router, plan: WeekPlan, deadline: float
+               ) -> WeekPlan:
+    """First-fit for the streams the patterns left out: the scarcest first, each to the
+    nearest skilled teacher whose days take it (all its visits, else as many as fit)."""
+    todo = sorted((i for i in range(len(p.streams)) if p.able[i] and i not in plan.assign),
+                  key=lambda i: (len(p.able[i]), -p.streams[i].minutes, i))
+    for i in todo:
+        if time.perf_counter() > deadline:
+            break
+        s = p.streams[i]
+        near = sorted(p.able[i], key=lambda j: (p.travel[p.base_node[j], p.site_node[i]], j))
+        for j in near:
+            days = _spread(p, s, p.days_of[(i, j)], _wanted(p, i))
+            new = None
+            while days and new is None:
+                new = _try(p, router, plan, i, j, days)
+                days = days[:-1]  # fewer visits rather than none
+            if new is not None:
+                plan = new
+                break
+    return plan
+
+
 def solve_week(p: WeekProblem, time_limit_s: float, seed: int
                ) -> tuple[WeekPlan, int, bool]:
     """The plan, the visits CP-SAT's patterns planned, and whether time ran out."""
@@ -318,5 +346,6 @@ def solve_week(p: WeekProblem, time_limit_s: float, seed: int
     assign = _patterns(p, 0.25 * time_limit_s, seed)
     router = _Router(p)
     plan = _route_all(p, router, assign)
+    plan = _construct(p, router, plan, deadline)
     plan, cut = _improve(p, router, plan, seed, deadline)
     return plan, sum(len(d) for _, d in assign.values()), cut
