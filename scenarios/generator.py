@@ -22,7 +22,6 @@ Assumptions (no public numbers exist for a synthetic district):
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from lrcplan.models.entities import (
 from lrcplan.models.errors import InputError
 from lrcplan.models.policy import DAYS, Policy
 from lrcplan.models.scenario import Scenario, utm_crs
+from lrcplan.scenarios.families import family_availability
 from lrcplan.scenarios.presets import PRESETS, Core, Preset
 
 __all__ = ["PRESETS", "Core", "Preset", "generate"]
@@ -727,32 +727,6 @@ def _teachers(rng: Generator, p: Preset, sch: _Schools, students: list[Student],
     return out
 
 
-#: Families of home-taught students: share that name days of their own, and the windows
-#: they offer (assumption: most take any school-day time, some mornings or afternoons).
-FAMILY_DAYS_SHARE = 0.3
-FAMILY_WINDOWS = ((None, None), (None, None), ("08:30", "12:00"), ("13:30", "17:00"))
-
-
-def _family_availability(rng: Generator, students: list[Student], policy: Policy
-                         ) -> list[Student]:
-    """When each home-taught student's family can receive a visit (days, time window)."""
-    week = list(policy.school_days)
-    out = []
-    for st in students:
-        if not st.unable_to_attend:
-            out.append(st)
-            continue
-        days: tuple[str, ...] = ()
-        if rng.random() < FAMILY_DAYS_SHARE and len(week) > 3:
-            # Enough days for the weekly visits on different days, with one to spare.
-            k = min(len(week), policy.home_visits_per_week + 1)
-            days = tuple(sorted(rng.choice(week, k, replace=False).tolist(), key=week.index))
-        start, end = FAMILY_WINDOWS[int(rng.integers(len(FAMILY_WINDOWS)))]
-        out.append(dataclasses.replace(st, family_days=days, family_start=start,
-                                       family_end=end))
-    return out
-
-
 # ---------------------------------------------------------------- the scenario
 def _check(preset: str, seed: int, scale: float) -> Preset:
     if preset not in PRESETS:
@@ -784,7 +758,7 @@ def generate(preset: str, *, seed: int = 0, scale: float = 1.0) -> Scenario:
     students = _students(rng, counts, boundary, sch, to_deg, to_m)
     teachers = _teachers(rng, p, sch, students, policy)
     # Its own stream, so that adding family availability changed no other draw.
-    students = _family_availability(Generator(PCG64([int(seed), 0x46414D])), students, policy)
+    students = family_availability(Generator(PCG64([int(seed), 0x46414D])), students, policy)
 
     town_names = towns.full_names()
     geoms = _to_wgs84(towns.polys, to_deg)
