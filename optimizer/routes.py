@@ -143,6 +143,33 @@ def _travel_bound(p: WeekProblem, plan: WeekPlan) -> float:
     return round(total, 1)
 
 
+def hours_reason(p: WeekProblem, i: int) -> str:
+    """Why stream i's visit found no room, with a proof where the numbers give one.
+
+    The teachers able to serve it can work at most their days times their daily limit;
+    the visits only they can serve need at least their minutes plus, each, the shortest
+    way into the place. When the need exceeds the time, not every such visit can be
+    served, whoever plans the week.
+    """
+    group = set(p.able[i])
+    if not group:
+        return "teacher hours exhausted"
+    have = sum(len([d for d in p.hz.days if d in p.teachers[j].days]) * p.hz.weeks
+               * min(p.rules[j].max_minutes, p.rules[j].end - p.rules[j].start)
+               for j in group)
+    into = p.travel.copy()
+    np.fill_diagonal(into, np.inf)
+    entry = into.min(axis=0)
+    need = sum(s.total * (s.minutes + float(entry[p.site_node[k]]))
+               for k, s in enumerate(p.streams) if p.able[k] and set(p.able[k]) <= group)
+    if need > have:
+        ids = ", ".join(sorted(p.teachers[j].id for j in group))
+        return (f"teacher hours exhausted: {ids} (the only teachers able to serve it) "
+                f"work at most {have:,} min in the horizon; the visits only they can serve "
+                f"need at least {need:,.0f} min")
+    return "teacher hours exhausted: no skilled teacher has room on an allowed day"
+
+
 def _rows(p: WeekProblem, plan: WeekPlan) -> tuple[list[Visit], list[Stop]]:
     """visits.csv and routes.csv rows of a plan."""
     visits: list[Visit] = []
@@ -161,9 +188,7 @@ def _rows(p: WeekProblem, plan: WeekPlan) -> tuple[list[Visit], list[Stop]]:
                                     s.minutes, "served", ""))
             else:
                 visits.append(Visit(vid, s.kind, s.site_id, "", None, "", s.minutes,
-                                    "unserved", p.why.get(i) or
-                                    "teacher hours exhausted: no skilled teacher has room "
-                                    "on an allowed day"))
+                                    "unserved", p.why.get(i) or hours_reason(p, i)))
     stops: list[Stop] = []
     for (j, h), r in sorted(plan.routes.items()):
         stops += _day_stops(p, j, h, r, vid_at)

@@ -102,6 +102,10 @@ def test_unserved_visits_say_why(case: str, reason: str) -> None:
     assert unserved and all(v.reason.startswith(reason) for v in unserved)
     if case == "hours":
         assert len(unserved) == 6 - 3 and routes(plan).figures()[1].value == 2 + 3
+        # A proof, not a shrug: one Monday of at most 480 minutes cannot hold six visits
+        # of 120 minutes, whoever plans the week.
+        assert "H1 (the only teachers able to serve it) work at most 480 min" in \
+            unserved[0].reason
 
 
 def test_split_visit_when_no_teacher_has_every_skill() -> None:
