@@ -236,18 +236,26 @@ def _spread(p: WeekProblem, s: Stream, free: list[int], want: int) -> list[int]:
 def _try(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, j: int, days: list[int]
          ) -> WeekPlan | None:
     """The plan with stream i moved to (j, days), if every touched day routes."""
+    return _try_moves(router, plan, [(i, j, days)])
+
+
+def _try_moves(router: _Router, plan: WeekPlan, moves: list[tuple[int, int, list[int]]]
+               ) -> WeekPlan | None:
+    """The plan with each stream moved to its (teacher, days), if every touched day routes."""
     members = {k: list(v) for k, v in plan.members.items()}
     routes = dict(plan.routes)
     touched = set()
-    if i in plan.assign:
-        oj, ohs = plan.assign[i]
-        for h in ohs:
-            members[(oj, h)].remove(i)
-            touched.add((oj, h))
-    for h in days:
-        members.setdefault((j, h), []).append(i)
-        touched.add((j, h))
-    for key in touched:
+    for i, _, _ in moves:
+        if i in plan.assign:
+            oj, ohs = plan.assign[i]
+            for h in ohs:
+                members[(oj, h)].remove(i)
+                touched.add((oj, h))
+    for i, j, days in moves:
+        for h in days:
+            members.setdefault((j, h), []).append(i)
+            touched.add((j, h))
+    for key in sorted(touched):
         if not members[key]:
             routes.pop(key, None)
             del members[key]
@@ -257,8 +265,37 @@ def _try(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, j: int, days: 
             return None
         routes[key] = r
     assign = dict(plan.assign)
-    assign[i] = (j, list(days))
+    for i, j, days in moves:
+        assign[i] = (j, list(days))
     return WeekPlan(assign, routes, members)
+
+
+def _swaps(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, deadline: float
+           ) -> WeekPlan | None:
+    """The best exchange of one of stream i's days with another stream's day of the same
+    teacher (both move; each day re-routed exactly), if it makes the plan better."""
+    if i not in plan.assign:
+        return None
+    j, days = plan.assign[i]
+    best, score = None, plan.score(p.balance)
+    for h in days:
+        for h2 in p.days_of[(i, j)]:
+            if h2 in days or time.perf_counter() > deadline:
+                continue
+            mine = sorted([d for d in days if d != h] + [h2])
+            if not _pattern_ok(p, p.streams[i], mine):
+                continue
+            for m in plan.members.get((j, h2), []):
+                mdays = plan.assign[m][1]
+                if h in mdays or h not in p.days_of[(m, j)]:
+                    continue
+                theirs = sorted([d for d in mdays if d != h2] + [h])
+                if not _pattern_ok(p, p.streams[m], theirs):
+                    continue
+                new = _try_moves(router, plan, [(i, j, mine), (m, j, theirs)])
+                if new is not None and new.score(p.balance) < score:
+                    best, score = new, new.score(p.balance)
+    return best
 
 
 def _wanted(p: WeekProblem, i: int) -> int:
@@ -309,6 +346,9 @@ def _improve(p: WeekProblem, router: _Router, plan: WeekPlan, seed: int, deadlin
                     plan, best, improved = new, new.score(balance), True
             new = _eject(p, router, plan, i)
             if new is not None and new.score(balance) < best:
+                plan, improved = new, True
+            new = _swaps(p, router, plan, i, deadline)
+            if new is not None:
                 plan, improved = new, True
         if not improved:
             break
