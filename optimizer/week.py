@@ -328,33 +328,49 @@ def _eject(p: WeekProblem, router: _Router, plan: WeekPlan, i: int) -> WeekPlan 
 
 def _improve(p: WeekProblem, router: _Router, plan: WeekPlan, seed: int, deadline: float
              ) -> tuple[WeekPlan, bool]:
-    """Local search over streams' days and teachers until no move improves the plan;
-    True if the deadline cut it short."""
+    """Local search until no move improves the plan: moves and ejections (they add
+    visits) to a local optimum, then day swaps (they mostly save travel, and may free
+    room), and again while swaps change something. True if the deadline cut it short."""
     rng = random.Random(seed)
-    balance = p.balance
     order = [i for i in range(len(p.streams)) if p.able[i]]
+    for _ in range(MAX_PASSES):
+        plan, cut, _ = _passes(p, router, plan, rng, order, deadline, swaps=False)
+        if cut:
+            return plan, True
+        plan, cut, swapped = _passes(p, router, plan, rng, order, deadline, swaps=True)
+        if cut or not swapped:
+            return plan, cut
+    return plan, False
+
+
+def _passes(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.Random,
+            order: list[int], deadline: float, *, swaps: bool
+            ) -> tuple[WeekPlan, bool, bool]:
+    """Passes of one kind of move until one improves nothing: (plan, cut, improved)."""
+    any_better = False
     for _ in range(MAX_PASSES):
         improved = False
         rng.shuffle(order)
         for i in order:
             if time.perf_counter() > deadline:
-                return plan, True
-            best = plan.score(balance)
+                return plan, True, any_better
+            if swaps:
+                new = _swaps(p, router, plan, i, deadline)
+                if new is not None:
+                    plan, improved = new, True
+                continue
+            best = plan.score(p.balance)
             for j, days in _candidates(p, i, plan):
                 new = _try(p, router, plan, i, j, days)
-                if new is not None and new.score(balance) < best:
-                    plan, best, improved = new, new.score(balance), True
+                if new is not None and new.score(p.balance) < best:
+                    plan, best, improved = new, new.score(p.balance), True
             new = _eject(p, router, plan, i)
-            if new is not None and new.score(balance) < best:
+            if new is not None and new.score(p.balance) < best:
                 plan, improved = new, True
-            new = _swaps(p, router, plan, i, deadline)
-            if new is not None:
-                plan, improved = new, True
+        any_better |= improved
         if not improved:
             break
-    return plan, False
-
-
+    return plan, False, any_better
 
 
 def _construct(p: WeekProblem, router: _Router, plan: WeekPlan, deadline: float
