@@ -1,10 +1,11 @@
 """The weekly problem, engine-neutral: streams of visits, teachers, a travel matrix.
 
-`solve_week` plans it in three steps (see optimizer/routes.py for why): CP-SAT patterns
-of (teacher, days) per stream on estimated day loads, each teacher-day routed exactly
-(optimizer/dayroute.py), then a local search over streams' days and teachers with an
-ejection move. The routes stage builds a `WeekProblem` from a scenario; the weekly
-benchmark builds one from other instances.
+`solve_week` plans it in steps (see optimizer/routes.py for why): CP-SAT patterns of
+(teacher, days) per stream on estimated day loads (skipped on models too large for it),
+each teacher-day routed exactly (optimizer/dayroute.py), first-fit for the streams left
+out, then a local search: a stream's days or teacher moved, ejections, day swaps between
+two streams of a teacher. The routes stage builds a `WeekProblem` from a scenario; the
+weekly benchmark builds one from other instances.
 """
 
 from __future__ import annotations
