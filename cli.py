@@ -218,9 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("scenario", type=Path, help="scenario folder")
     i.set_defaults(func=cmd_info)
 
-    pl = sub.add_parser("plan", help="plan placement and enrolment; write a plan folder",
-                        description="Tier every student, seat them optimally, check the "
-                                    "result independently and write OUT atomically.")
+    pl = sub.add_parser("plan", help="plan every stage (placement, enrolment, routes); write "
+                                     "a plan folder",
+                        description="Tier every student, seat them optimally, plan the "
+                                    "teachers' weekly routes, check the result independently "
+                                    "and write OUT atomically.")
     pl.add_argument("scenario", type=Path, help="scenario folder")
     pl.add_argument("-o", "--output", type=Path, required=True, help="plan folder to write")
     pl.add_argument("--time-limit", type=float, default=None, metavar="S",
