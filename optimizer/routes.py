@@ -105,7 +105,8 @@ def solve_routes(sc: Scenario, placement: PlacementResult, enrolment: EnrolmentR
     hz, streams = required_streams(sc, placement.tier_of(), seats)
     p = _problem(sc, hz, streams)
     plan, planned, cut = solve_week(p, max(0.1, deadline - time.perf_counter()), opt.seed)
-    visits, stops = _rows(p, plan)
+    legs = _legs_between(p)
+    visits, stops = _rows(p, plan, legs)
     required = sum(s.total for s in streams)
     served = plan.served()
     travel = sum(r.travel for r in plan.routes.values())
@@ -117,7 +118,7 @@ def solve_routes(sc: Scenario, placement: PlacementResult, enrolment: EnrolmentR
              f"{'-' if planned is None else planned}); every teacher-day routed "
              f"{'exactly' if exact else 'by insertion (over 10 visits)'}"
              + ("; the time limit ended the improvement" if cut else ""))
-    bound = _travel_bound(p, plan)
+    bound = _travel_bound(p, plan, legs)
     if served == required and round(travel, 1) <= bound:
         status = Status.OPTIMAL  # every visit served, and travel meets its lower bound
         proof += "; proven: the travel equals its lower bound"
@@ -128,28 +129,33 @@ def solve_routes(sc: Scenario, placement: PlacementResult, enrolment: EnrolmentR
     return RoutesResult(summary, tuple(visits), tuple(stops), hz.weeks, opt)
 
 
-def _travel_bound(p: WeekProblem, plan: WeekPlan) -> float:
+def _legs_between(p: WeekProblem) -> np.ndarray:
+    """Travel minutes between distinct places (a place to itself: never a leg)."""
+    t = p.travel.copy()
+    np.fill_diagonal(t, np.inf)
+    return t
+
+
+def _travel_bound(p: WeekProblem, plan: WeekPlan, legs: np.ndarray) -> float:
     """A lower bound on the travel of the visits served: each is reached by its shortest
     leg from another place, and each teacher-day returns by its shortest leg home."""
     if not plan.routes:
         return 0.0
-    t = p.travel.copy()
-    np.fill_diagonal(t, np.inf)
-    enter = t.min(axis=0)
+    enter = legs.min(axis=0)
     total = sum(float(enter[p.site_node[i]]) * len(days) for i, (_, days) in
                 plan.assign.items())
     for (j, _), members in plan.members.items():
-        total += min(float(t[p.site_node[i], p.base_node[j]]) for i in members)
+        total += min(float(legs[p.site_node[i], p.base_node[j]]) for i in members)
     return round(total, 1)
 
 
-def hours_reason(p: WeekProblem, i: int) -> str:
+def hours_reason(p: WeekProblem, i: int, entry: np.ndarray) -> str:
     """Why stream i's visit found no room, with a proof where the numbers give one.
 
     The teachers able to serve it can work at most their days times their daily limit;
     the visits only they can serve need at least their minutes plus, each, the shortest
-    way into the place. When the need exceeds the time, not every such visit can be
-    served, whoever plans the week.
+    way into the place (`entry`, by node). When the need exceeds the time, not every
+    such visit can be served, whoever plans the week.
     """
     group = set(p.able[i])
     if not group:
@@ -157,9 +163,6 @@ def hours_reason(p: WeekProblem, i: int) -> str:
     have = sum(len([d for d in p.hz.days if d in p.teachers[j].days]) * p.hz.weeks
                * min(p.rules[j].max_minutes, p.rules[j].end - p.rules[j].start)
                for j in group)
-    into = p.travel.copy()
-    np.fill_diagonal(into, np.inf)
-    entry = into.min(axis=0)
     need = sum(s.total * (s.minutes + float(entry[p.site_node[k]]))
                for k, s in enumerate(p.streams) if p.able[k] and set(p.able[k]) <= group)
     if need > have:
@@ -170,8 +173,11 @@ def hours_reason(p: WeekProblem, i: int) -> str:
     return "teacher hours exhausted: no skilled teacher has room on an allowed day"
 
 
-def _rows(p: WeekProblem, plan: WeekPlan) -> tuple[list[Visit], list[Stop]]:
+def _rows(p: WeekProblem, plan: WeekPlan, legs: np.ndarray
+          ) -> tuple[list[Visit], list[Stop]]:
     """visits.csv and routes.csv rows of a plan."""
+    entry = legs.min(axis=0)
+    reasons: dict[int, str] = {}  # one reason per stream, whichever of its visits asks
     visits: list[Visit] = []
     vid_at: dict[tuple[int, int], str] = {}  # (stream, day) -> the visit served there
     for i, s in enumerate(p.streams):
@@ -187,8 +193,10 @@ def _rows(p: WeekProblem, plan: WeekPlan) -> tuple[list[Visit], list[Stop]]:
                 visits.append(Visit(vid, s.kind, s.site_id, p.teachers[j].id, w, d,
                                     s.minutes, "served", ""))
             else:
+                if i not in reasons:
+                    reasons[i] = p.why.get(i) or hours_reason(p, i, entry)
                 visits.append(Visit(vid, s.kind, s.site_id, "", None, "", s.minutes,
-                                    "unserved", p.why.get(i) or hours_reason(p, i)))
+                                    "unserved", reasons[i]))
     stops: list[Stop] = []
     for (j, h), r in sorted(plan.routes.items()):
         stops += _day_stops(p, j, h, r, vid_at)
