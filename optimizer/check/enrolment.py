@@ -305,24 +305,11 @@ def _known_seats(sc: Scenario, plan: Plan) -> list[Seat]:
             if s.student_id in sc.student_by_id and s.school_id in sc.school_by_id]
 
 
-def _kept_without_class(sc: Scenario, plan: Plan) -> dict[str, str]:
-    """LRC students enrolled in a regular school, class unknown: that school, if kept."""
-    if plan.get(EnrolmentResult).options.reshuffle:
-        return {}
-    tiers = plan.get(PlacementResult).tier_of()
-    out = {}
-    for st in sc.students:
-        cur = sc.school_by_id.get(st.current_school or "")
-        if (tiers.get(st.id) is Tier.LRC and cur is not None
-                and cur.kind is SchoolKind.REGULAR and st.current_class is None):
-            out[st.id] = cur.id
-    return out
-
-
 def check_seat_flags(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     """Hard: the catchment and incumbent flags and a special seat's class are true."""
     kept = _kept_incumbents(sc, plan)
-    own_school = _kept_without_class(sc, plan)
+    # Enrolled in a regular school, class unknown: that school, where kept, is incumbent.
+    own_school = {sid: h for sid, (h, kept) in _home_schools(sc, plan).items() if kept}
     decided = plan.get(PlacementResult).tier_of()
     for s in _known_seats(sc, plan):
         if s.student_id not in decided:
