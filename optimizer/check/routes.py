@@ -174,8 +174,8 @@ def _day_problems(sc: Scenario, t: Teacher, stops: tuple[Stop, ...],
     lo, hi = parse_hhmm(t.start), parse_hhmm(t.end)
     depart, back = stops[0].end, stops[-1].arrival
     if depart < lo or back > hi:
-        out.append(f"works {depart // 60:02d}:{depart % 60:02d}-{back // 60:02d}:"
-                   f"{back % 60:02d}, outside the teacher's hours {t.start}-{t.end}")
+        out.append(f"works {hhmm(depart)}-{hhmm(back)}, outside the teacher's hours "
+                   f"{t.start}-{t.end}")
     if back - depart > t.max_minutes_per_day:
         out.append(f"{back - depart} working minutes exceed {t.max_minutes_per_day}")
     pol = sc.policy
@@ -205,8 +205,7 @@ def _day_problems(sc: Scenario, t: Teacher, stops: tuple[Stop, ...],
                 out.append(f"stop {s.seq}: lasts {s.end - s.start} min, the visit "
                            f"{v.minutes}")
             if s.start < w[0] or s.end > w[1]:
-                out.append(f"stop {s.seq}: outside the window {w[0] // 60:02d}:"
-                           f"{w[0] % 60:02d}-{w[1] // 60:02d}:{w[1] % 60:02d}")
+                out.append(f"stop {s.seq}: outside the window {hhmm(w[0])}-{hhmm(w[1])}")
         if s.kind == "lunch" and s.site_id != prev.site_id:
             out.append(f"stop {s.seq}: lunch at {s.site_id}, the teacher is at "
                        f"{prev.site_id}")
@@ -217,9 +216,8 @@ def _day_problems(sc: Scenario, t: Teacher, stops: tuple[Stop, ...],
         out.append(f"{len(breaks)} lunch stops")
     for b in breaks:
         if b.end - b.start != pol.lunch_minutes or b.start < lunch_lo or b.end > lunch_hi:
-            out.append(f"lunch {b.start // 60:02d}:{b.start % 60:02d}-{b.end // 60:02d}:"
-                       f"{b.end % 60:02d} is not {pol.lunch_minutes} min inside "
-                       f"{pol.lunch_start}-{pol.lunch_end}")
+            out.append(f"lunch {hhmm(b.start)}-{hhmm(b.end)} is not {pol.lunch_minutes} min "
+                       f"inside {pol.lunch_start}-{pol.lunch_end}")
     if not breaks and free < pol.lunch_minutes:
         out.append(f"no lunch: only {free} free minutes in {pol.lunch_start}-{pol.lunch_end}")
     return out
