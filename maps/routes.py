@@ -3,16 +3,18 @@
 Layers (map.html, map.png/svg, plan.gpkg and `<layer>.geojson` through the registry):
 
 * `routes`: one line per teacher-day through its stops in route order, coloured per
-  teacher. Segments are straight between stops: the travel models expose times, not
-  paths, so even with `sc.roads` the line does not follow the road network (the travel
-  minutes in the popup and the data are the model's, by road where there is one).
+  teacher. Each leg follows the fastest road path where the travel model draws paths
+  (`RoadTravel.paths`, with `sc.roads`), else it is straight (great circle). The travel
+  minutes in the popup and the data are the model's, from the exact places.
 * `route_stops`: one point per visited school and per privacy-grid cell holding visited
   homes, with the number of visits and the teachers.
 
 Privacy: a home stop is drawn at the centre of its privacy-grid cell
 (`Policy.privacy_grid_m`), never at the home; the map never names a home-taught student
-(a cell with an id would locate the student). The report lists home visits by the
-student's pseudonymous id, without any place.
+(a cell with an id would locate the student). A road leg to or from a home is routed from
+the cell centre, never from the home, and drops its road vertices inside that cell, so the
+line enters the cell straight to its centre (see `_leg_lines`). The report lists home
+visits by the student's pseudonymous id, without any place.
 
 Report sections (`@section("routes")`): the week chart (a Gantt as inline SVG) before
 the map; after it one table per teacher-day, the totals of each teacher's week and the
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+import numpy as np
 from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -127,24 +130,25 @@ def sorted_days(result: RoutesResult) -> list[tuple[str, int, str]]:
 # ------------------------------------------------------------------ layers
 @layer("routes")
 def routes_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
-    """One straight-segment line per teacher-day through its stops; homes at cell centres."""
+    """One line per teacher-day through its stops, by road where there is a network."""
     result = plan.find(RoutesResult)
     if result is None:
         return None
     where = places(sc, {s.site_id for s in result.stops})
     colors = teacher_colors([t for t, _, _ in result.days])
     minutes = result.day_minutes()
+    shown = {key: _shown_places(stops, where) for key, stops in result.days.items()}
+    legs = _leg_lines(sc, [(a, b) for ps in shown.values()
+                           for a, b in zip(ps, ps[1:], strict=False)])
     rows, geoms = [], []
     for key in sorted_days(result):
         teacher, week, day = key
         stops = result.days[key]
-        coords: list[tuple[float, float]] = []
-        for s in stops:
-            p = where.get(s.site_id)
-            if p is not None and (not coords or coords[-1] != (p.point.x, p.point.y)):
-                coords.append((p.point.x, p.point.y))
-        if len(coords) < 2:
+        ps = shown[key]
+        if len(ps) < 2:
             continue
+        parts = [legs[(a, b)] for a, b in zip(ps, ps[1:], strict=False)]
+        coords = np.vstack([parts[0]] + [part[1:] for part in parts[1:]])
         visits = [s for s in stops if s.visit_id]
         travel = round(sum(s.travel_minutes for s in stops), 1)
         seq = " > ".join(_stop_word(s, where, lang) for s in stops)
@@ -166,6 +170,46 @@ def routes_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     else:
         legend = (LegendEntry("routes", "#555555", "line"),)
     return Layer("routes", "routes", _frame(rows, geoms), legend)
+
+
+def _shown_places(stops: tuple[Stop, ...], where: dict[str, Place]) -> list[Place]:
+    """The places a teacher-day's line passes through, without repeating a place."""
+    out: list[Place] = []
+    for s in stops:
+        p = where.get(s.site_id)
+        if p is not None and (not out or out[-1].point != p.point):
+            out.append(p)
+    return out
+
+
+def _leg_lines(sc: Scenario, legs: list[tuple[Place, Place]]
+               ) -> dict[tuple[Place, Place], np.ndarray]:
+    """Each distinct leg's lon/lat line: the road path where the model has paths, else straight.
+
+    Privacy rule: a leg is routed between the shown places (a home's cell centre, never
+    the home), so no vertex depends on more than the cell; and the interior vertices of a
+    leg that lie in the privacy cell of a home at either end are dropped, so inside that
+    cell the line is only the straight run to the centre, as the stop marker shows it.
+    """
+    todo = list(dict.fromkeys(legs))
+    ends = np.array([[(a.point.x, a.point.y), (b.point.x, b.point.y)] for a, b in todo],
+                    float).reshape(-1, 2, 2)
+    paths = getattr(sc.travel, "paths", None)
+    lines = list(ends) if paths is None or not todo else paths(ends[:, 0], ends[:, 1])
+    g = sc.policy.privacy_grid_m
+    out: dict[tuple[Place, Place], np.ndarray] = {}
+    for (a, b), line, end in zip(todo, lines, ends, strict=True):
+        inner = np.asarray(line, float)[1:-1]
+        if len(inner) and (a.home or b.home):
+            x, y = sc.project(inner[:, 0], inner[:, 1])
+            cell = np.column_stack([np.floor(x / g), np.floor(y / g)]).astype(np.int64)
+            mine = np.zeros(len(inner), bool)
+            for p in (a, b):
+                if p.home:
+                    mine |= (cell == p.cell).all(axis=1)
+            inner = inner[~mine]
+        out[(a, b)] = np.vstack([end[:1], inner, end[1:]])
+    return out
 
 
 def _stop_word(s: Stop, where: dict[str, Place], lang: str) -> str:

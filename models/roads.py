@@ -4,8 +4,9 @@
 times with the edge lengths alongside, snaps points to their nearest road node through a
 KD-tree in an azimuthal equidistant projection, and runs scipy's dijkstra from whichever
 side (origins or destinations) is smaller, in blocks of bounded memory. Path lengths come
-from the predecessor trees by pointer jumping. Reading OSM XML and GraphML files lives in
-`models.roadfiles`.
+from the predecessor trees by pointer jumping; `paths` walks predecessors on the same
+graph back into the lon/lat lines that route maps draw. Reading OSM XML and GraphML files
+lives in `models.roadfiles`.
 """
 
 from __future__ import annotations
@@ -311,6 +312,45 @@ class RoadTravel:
             d_net[idx] = dist[ra, rb]
         dur = _total(t_net, self._access_s(acc_a), self._access_s(acc_b))
         return _total(d_net, acc_a, acc_b), dur
+
+    def paths(self, origins: np.ndarray, destinations: np.ndarray) -> list[np.ndarray]:
+        """The lon/lat polyline (k, 2) of each pair's fastest route; straight if unreachable.
+
+        Origin, its snapped node, the path's nodes, the destination's node, destination:
+        the route whose time `matrix` and `pairs` report (an equally fast path may differ).
+        """
+        o = _points(origins, "origins")
+        d = _points(destinations, "destinations")
+        _check_same_length(o, d)
+        out: list[np.ndarray] = [np.array([o[i], d[i]]) for i in range(len(o))]
+        if len(o) == 0:
+            return out
+        na, _ = self._snap(o)
+        nb, _ = self._snap(d)
+        ua, inv_a = np.unique(na, return_inverse=True)
+        # One dijkstra per distinct origin node, in blocks of the same bounded memory as
+        # `_blocks`; the predecessor rows are walked back from each destination node.
+        block = max(1, _DIJKSTRA_CELLS // max(1, self.n_nodes))
+        for start in range(0, len(ua), block):
+            src = ua[start:start + block]
+            time, pred = dijkstra(self._fwd.time, directed=True, indices=src,
+                                  return_predecessors=True)
+            for i in np.flatnonzero((inv_a >= start) & (inv_a < start + len(src))):
+                row, node = int(inv_a[i]) - start, int(nb[i])
+                if not np.isfinite(time[row, node]):
+                    continue
+                nodes = [node]
+                while nodes[-1] != src[row]:
+                    nodes.append(int(pred[row, nodes[-1]]))
+                nodes.reverse()
+                line = np.vstack([o[i], np.column_stack([self.lon[nodes], self.lat[nodes]]),
+                                  d[i]])
+                # A point on its node, or zero-length edges, would repeat a vertex; a
+                # place to itself stays a (degenerate) two-point line.
+                keep = np.r_[True, (line[1:] != line[:-1]).any(axis=1)]
+                if keep.sum() > 1:
+                    out[i] = line[keep]
+        return out
 
     def within(
         self, origins: np.ndarray, destinations: np.ndarray, *, max_duration_s: float
