@@ -32,6 +32,7 @@ REACH_FACTOR = 1.6
 # deterministic units (xiaoshan x3: about 50,000); below it (xiaoshan: 16,754; with its
 # teachers doubled about 33,500) it helps.
 PATTERN_VARIABLES_MAX = 40_000
+RUIN_ROUNDS_PER_STREAM = 20  # ruin-and-recreate rounds after the local optimum
 
 
 @dataclass
@@ -49,6 +50,11 @@ class WeekProblem:
     rules: list[DayRules]  # per teacher
     why: dict[int, str]  # stream -> why nobody can serve it
     balance: float  # weight of the longest teacher-day against travel minutes
+    split: frozenset[int] = frozenset()  # streams whose visits may go to several teachers
+
+    def split_ok(self, i: int) -> bool:
+        """Whether stream i's visits may be shared among teachers (soft continuity)."""
+        return i in self.split
 
 
 def _day_matrix(p: WeekProblem, j: int, streams: list[int]) -> list[list[float]]:
@@ -360,13 +366,8 @@ def _passes(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.Random,
                 if new is not None:
                     plan, improved = new, True
                 continue
-            best = plan.score(p.balance)
-            for j, days in _candidates(p, i, plan):
-                new = _try(p, router, plan, i, j, days)
-                if new is not None and new.score(p.balance) < best:
-                    plan, best, improved = new, new.score(p.balance), True
-            new = _eject(p, router, plan, i)
-            if new is not None and new.score(p.balance) < best:
+            new = _better_for(p, router, plan, i)
+            if new is not None:
                 plan, improved = new, True
         any_better |= improved
         if not improved:
@@ -374,11 +375,78 @@ def _passes(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.Random,
     return plan, False, any_better
 
 
-def _construct(p: WeekProblem, router: _Router, plan: WeekPlan, deadline: float
-               ) -> WeekPlan:
-    """First-fit for the streams the patterns left out: the scarcest first, each to the
-    nearest skilled teacher whose days take it (all its visits, else as many as fit)."""
-    todo = sorted((i for i in range(len(p.streams)) if p.able[i] and i not in plan.assign),
+def _better_for(p: WeekProblem, router: _Router, plan: WeekPlan, i: int) -> WeekPlan | None:
+    """The best plan from moving stream i (its days or teacher), or one more of its visits
+    by an ejection; None if nothing improves."""
+    best, score = None, plan.score(p.balance)
+    for j, days in _candidates(p, i, plan):
+        new = _try(p, router, best or plan, i, j, days)
+        if new is not None and new.score(p.balance) < score:
+            best, score = new, new.score(p.balance)
+    new = _eject(p, router, best or plan, i)
+    if new is not None and new.score(p.balance) < score:
+        best = new
+    return best
+
+
+# ------------------------------------------------------------------ 4. ruin and recreate
+def _without(router: _Router, plan: WeekPlan, streams: list[int]) -> WeekPlan | None:
+    """The plan with these streams' visits taken out (their days re-routed), or None: a
+    day may not route with fewer visits (its lunch was taken on the road after one)."""
+    moved = _try_moves(router, plan, [(i, plan.assign[i][0], []) for i in streams])
+    if moved is None:
+        return None
+    return replace(moved, assign={i: v for i, v in moved.assign.items() if v[1]})
+
+
+def _neighbours(p: WeekProblem) -> list[list[int]]:
+    """Per stream, the others by distance from its place (ties by index)."""
+    d = p.travel[np.ix_(p.site_node, p.site_node)]
+    return [sorted(range(len(p.streams)), key=lambda k, i=i: (d[i, k], k))
+            for i in range(len(p.streams))]
+
+
+def _ruin_recreate(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.Random,
+                   deadline: float, rounds: int) -> tuple[WeekPlan, bool]:
+    """Rounds of ruin and recreate: a stream (an unserved one every other round) and the
+    served streams nearest it are taken out and put back scarcest first, then each is
+    moved to its best place; a result no worse is kept (plateaus let it drift), the best
+    seen is returned. True if the deadline cut the rounds short."""
+    order = [i for i in range(len(p.streams)) if p.able[i]]
+    if not order:
+        return plan, False
+    near = _neighbours(p)
+    best = plan
+    for r in range(rounds):
+        if time.perf_counter() > deadline:
+            return best, True
+        short = [i for i in order if len(plan.assign.get(i, (0, []))[1]) < _wanted(p, i)]
+        centre = rng.choice(short) if short and r % 2 == 0 else rng.choice(order)
+        size = rng.randint(2, 8)
+        out = [i for i in near[centre] if i in plan.assign][:size]
+        trial = _without(router, plan, out)
+        if trial is None:
+            continue
+        touched = {centre, *out}
+        trial = _construct(p, router, trial, deadline, only=touched)
+        for i in sorted(touched):
+            new = _better_for(p, router, trial, i)
+            if new is not None:
+                trial = new
+        if trial.score(p.balance) <= plan.score(p.balance):
+            plan = trial
+            if plan.score(p.balance) < best.score(p.balance):
+                best = plan
+    return best, False
+
+
+def _construct(p: WeekProblem, router: _Router, plan: WeekPlan, deadline: float,
+               only: set[int] | None = None) -> WeekPlan:
+    """First-fit for the streams the patterns left out (or those of `only`): the scarcest
+    first, each to the nearest skilled teacher whose days take it (all its visits, else
+    as many as fit)."""
+    todo = sorted((i for i in range(len(p.streams)) if p.able[i] and i not in plan.assign
+                   and (only is None or i in only)),
                   key=lambda i: (len(p.able[i]), -p.streams[i].minutes, i))
     for i in todo:
         if time.perf_counter() > deadline:
@@ -406,4 +474,7 @@ def solve_week(p: WeekProblem, time_limit_s: float, seed: int
     plan = _route_all(p, router, assign)
     plan = _construct(p, router, plan, deadline)
     plan, cut = _improve(p, router, plan, seed, deadline)
+    if not cut:
+        rounds = RUIN_ROUNDS_PER_STREAM * len(p.streams)
+        plan, cut = _ruin_recreate(p, router, plan, random.Random(seed), deadline, rounds)
     return plan, sum(len(d) for _, d in assign.values()), cut

@@ -102,10 +102,13 @@ def test_unserved_visits_say_why(case: str, reason: str) -> None:
     assert unserved and all(v.reason.startswith(reason) for v in unserved)
     if case == "hours":
         assert len(unserved) == 6 - 3 and routes(plan).figures()[1].value == 2 + 3
-        # A proof, not a shrug: one Monday of at most 480 minutes cannot hold six visits
-        # of 120 minutes, whoever plans the week.
-        assert "H1 (the only teachers able to serve it) work at most 480 min" in \
-            unserved[0].reason
+        # A proof, not a shrug: one Monday (a visit a day per home) cannot hold six
+        # visits, whoever plans the week; the plan serves the three the bound allows.
+        assert "H1 (the only teacher able to serve 6 visits, this one among them) can " \
+            "serve at most 3 of them" in unserved[0].reason
+        proof = routes(plan).summary.proof
+        assert "at most 5 of 8 visits can be served by any plan" in proof
+        assert "coverage is proven the most possible" in proof
 
 
 def test_split_visit_when_no_teacher_has_every_skill() -> None:
