@@ -20,9 +20,13 @@ from a scenario and turns its plan into the stage's result.
    all of them to another skilled teacher, when every day touched is re-routed exactly
    and the plan gets better (more visits, then travel plus the balance weight times the
    longest teacher-day); a visit that fits nowhere may take a day whose other visit moves
-   to another of its days (an ejection). Deterministic for a seed: CP-SAT runs on one
-   worker with a deterministic time limit and the search runs until a whole pass
-   improves nothing; only the wall time limit can end it sooner (the proof then says so).
+   to another of its days (an ejection); from the local optimum, rounds of ruin and
+   recreate. Deterministic for a seed: CP-SAT runs on one worker with a deterministic
+   time limit and the search on a work budget proportional to the time limit (measured
+   to end before it); only the wall time limit can end it sooner (the proof says so).
+4. Bound (optimizer/weekbound.py): a CP-SAT relaxation per group of teachers bounds the
+   visits any plan can serve; below the visits required, it proves full coverage
+   impossible, and the unserved visits of a short group cite it.
 
 Why not a VRPTW engine for the days: PyVRP (the strongest engine measured on Solomon,
 see benchmarks/README.md) solves routing with time windows well but knows no "same
@@ -111,7 +115,10 @@ def solve_routes(sc: Scenario, placement: PlacementResult, enrolment: EnrolmentR
     hz, streams = required_streams(sc, placement.tier_of(), seats)
     p = _problem(sc, hz, streams)
     cover = coverage_bound(p, BOUND_SHARE * opt.time_limit_s, opt.seed)
-    plan, planned, cut = solve_week(p, max(0.1, deadline - time.perf_counter()), opt.seed)
+    # Budgets from the time limit alone (the same plan on any machine), the deadline as
+    # the safety net.
+    plan, planned, cut = solve_week(p, (1 - BOUND_SHARE) * opt.time_limit_s, opt.seed,
+                                    deadline)
     legs = _legs_between(p)
     visits, stops = _rows(p, plan, legs, cover)
     required = sum(s.total for s in streams)

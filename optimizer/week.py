@@ -4,8 +4,11 @@
 (teacher, days) per stream on estimated day loads (skipped on models too large for it),
 each teacher-day routed exactly (optimizer/dayroute.py), first-fit for the streams left
 out, then a local search: a stream's days or teacher moved, ejections, day swaps between
-two streams of a teacher. The routes stage builds a `WeekProblem` from a scenario; the
-weekly benchmark builds one from other instances.
+two streams of a teacher; from its local optimum, rounds of ruin and recreate (a stream
+and its nearest neighbours taken out and put back). The search ends on a work budget
+(`WORK_PER_SECOND` times the time limit), so a seed gives the same plan on any machine.
+The routes stage builds a `WeekProblem` from a scenario; the weekly benchmark builds one
+from other instances.
 """
 
 from __future__ import annotations
@@ -33,6 +36,16 @@ REACH_FACTOR = 1.6
 # teachers doubled about 33,500) it helps.
 PATTERN_VARIABLES_MAX = 40_000
 RUIN_ROUNDS_PER_STREAM = 20  # ruin-and-recreate rounds after the local optimum
+PATTERN_SHARE = 0.25  # of the time limit, for CP-SAT's patterns (deterministic units)
+# Work the search may do per second of its time limit (`_Router.work`: each teacher-day
+# routed afresh counts 1 + its visits squared, each plan copied 1 per 50 teacher-days).
+# Measured on the 2-core development machine: 47,000 a second on xiaoshan, 46,000 on
+# R201-week (long days), 62,000 on C101-week, 98,000 on R101-week. At 35,000 a 4 s limit
+# still met its deadline (the bound, the patterns and building the problem take their
+# time too); at 20,000 the work, not the clock, ends the search, so the plan does not
+# depend on the machine's speed or load (the deadline stays as a safety net, and the
+# result says when it acted). xiaoshan at the stage's default 20 s: 788 visits in 16 s.
+WORK_PER_SECOND = 20_000
 
 
 @dataclass
@@ -63,7 +76,8 @@ def _day_matrix(p: WeekProblem, j: int, streams: list[int]) -> list[list[float]]
 
 
 # ------------------------------------------------------------------ 1. patterns
-def _patterns(p: WeekProblem, budget_s: float, seed: int) -> dict[int, tuple[int, list[int]]]:
+def _patterns(p: WeekProblem, budget_s: float, seed: int, deadline: float
+              ) -> dict[int, tuple[int, list[int]]]:
     """Stream -> (teacher, days) from CP-SAT on estimated day loads (empty if none)."""
     if sum(len(d) for d in p.days_of.values()) > PATTERN_VARIABLES_MAX:
         return {}  # measured: found no solution in time; first-fit and the search do better
@@ -108,7 +122,8 @@ def _patterns(p: WeekProblem, budget_s: float, seed: int) -> dict[int, tuple[int
     # gain nothing past 0.5; xiaoshan's 16,754 find no solution in 1, 764 visits with 3
     # and 771 with 5 after the search).
     solver.parameters.max_deterministic_time = min(budget_s, max(0.5, len(x) / 3000))
-    solver.parameters.max_time_in_seconds = 2 * budget_s  # a slow machine: stop anyway
+    # A slow machine: stop at the deadline anyway (the plan then depends on its speed).
+    solver.parameters.max_time_in_seconds = max(0.1, deadline - time.perf_counter())
     solver.parameters.random_seed = seed
     status = solver.solve(m)
     out: dict[int, tuple[int, list[int]]] = {}
@@ -146,6 +161,7 @@ class _Router:
     def __init__(self, p: WeekProblem) -> None:
         self.p = p
         self.memo: dict[tuple[int, frozenset[int]], DayRoute | None] = {}
+        self.work = 0  # days routed (not remembered) by their visits squared, and copies
 
     def day(self, j: int, streams: list[int]) -> DayRoute | None:
         """The least-travel route of these streams' visits for teacher j, or None."""
@@ -155,9 +171,30 @@ class _Router:
             visits = [DayVisit(k + 1, self.p.streams[i].minutes, self.p.streams[i].window)
                       for k, i in enumerate(order)]
             r = route_day(visits, _day_matrix(self.p, j, order), self.p.rules[j])
+            self.work += 1 + len(order) ** 2
             # Event.visit indexes `order`: map it back to stream numbers.
             self.memo[key] = None if r is None else _relabel(r, order)
         return self.memo[key]
+
+
+class Budget:
+    """When the search stops: its work budget, counted in days routed, so that the plan
+    is the same on any machine; the wall-time deadline is only a safety net (a machine
+    much slower than the one the work rate was measured on), and says when it acted."""
+
+    def __init__(self, router: _Router, seconds: float, deadline: float) -> None:
+        self.router = router
+        self.work = WORK_PER_SECOND * seconds
+        self.deadline = deadline
+        self.wall = False  # True once the deadline, not the work, stopped the search
+
+    def out(self) -> bool:
+        """True once the work is done or the deadline has passed."""
+        if self.router.work >= self.work:
+            return True
+        if time.perf_counter() > self.deadline:
+            self.wall = True
+        return self.wall
 
 
 def _relabel(r: DayRoute, order: list[int]) -> DayRoute:
@@ -251,6 +288,7 @@ def _try_moves(router: _Router, plan: WeekPlan, moves: list[tuple[int, int, list
     """The plan with each stream moved to its (teacher, days), if every touched day routes."""
     members = {k: list(v) for k, v in plan.members.items()}
     routes = dict(plan.routes)
+    router.work += len(members) // 50  # copying the plan is work too, on large weeks
     touched = set()
     for i, _, _ in moves:
         if i in plan.assign:
@@ -277,7 +315,7 @@ def _try_moves(router: _Router, plan: WeekPlan, moves: list[tuple[int, int, list
     return WeekPlan(assign, routes, members)
 
 
-def _swaps(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, deadline: float
+def _swaps(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, budget: Budget
            ) -> WeekPlan | None:
     """The best exchange of one of stream i's days with another stream's day of the same
     teacher (both move; each day re-routed exactly), if it makes the plan better."""
@@ -287,7 +325,7 @@ def _swaps(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, deadline: fl
     best, score = None, plan.score(p.balance)
     for h in days:
         for h2 in p.days_of[(i, j)]:
-            if h2 in days or time.perf_counter() > deadline:
+            if h2 in days or budget.out():
                 continue
             mine = sorted([d for d in days if d != h] + [h2])
             if not _pattern_ok(p, p.streams[i], mine):
@@ -333,25 +371,25 @@ def _eject(p: WeekProblem, router: _Router, plan: WeekPlan, i: int) -> WeekPlan 
     return None
 
 
-def _improve(p: WeekProblem, router: _Router, plan: WeekPlan, seed: int, deadline: float
+def _improve(p: WeekProblem, router: _Router, plan: WeekPlan, seed: int, budget: Budget
              ) -> tuple[WeekPlan, bool]:
     """Local search until no move improves the plan: moves and ejections (they add
     visits) to a local optimum, then day swaps (they mostly save travel, and may free
-    room), and again while swaps change something. True if the deadline cut it short."""
+    room), and again while swaps change something. True if the budget ran out."""
     rng = random.Random(seed)
     order = [i for i in range(len(p.streams)) if p.able[i]]
     for _ in range(MAX_PASSES):
-        plan, cut, _ = _passes(p, router, plan, rng, order, deadline, swaps=False)
+        plan, cut, _ = _passes(p, router, plan, rng, order, budget, swaps=False)
         if cut:
             return plan, True
-        plan, cut, swapped = _passes(p, router, plan, rng, order, deadline, swaps=True)
+        plan, cut, swapped = _passes(p, router, plan, rng, order, budget, swaps=True)
         if cut or not swapped:
             return plan, cut
     return plan, False
 
 
 def _passes(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.Random,
-            order: list[int], deadline: float, *, swaps: bool
+            order: list[int], budget: Budget, *, swaps: bool
             ) -> tuple[WeekPlan, bool, bool]:
     """Passes of one kind of move until one improves nothing: (plan, cut, improved)."""
     any_better = False
@@ -359,10 +397,10 @@ def _passes(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.Random,
         improved = False
         rng.shuffle(order)
         for i in order:
-            if time.perf_counter() > deadline:
+            if budget.out():
                 return plan, True, any_better
             if swaps:
-                new = _swaps(p, router, plan, i, deadline)
+                new = _swaps(p, router, plan, i, budget)
                 if new is not None:
                     plan, improved = new, True
                 continue
@@ -407,18 +445,18 @@ def _neighbours(p: WeekProblem) -> list[list[int]]:
 
 
 def _ruin_recreate(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.Random,
-                   deadline: float, rounds: int) -> tuple[WeekPlan, bool]:
+                   budget: Budget, rounds: int) -> tuple[WeekPlan, bool]:
     """Rounds of ruin and recreate: a stream (an unserved one every other round) and the
     served streams nearest it are taken out and put back scarcest first, then each is
     moved to its best place; a result no worse is kept (plateaus let it drift), the best
-    seen is returned. True if the deadline cut the rounds short."""
+    seen is returned. True if the budget ran out."""
     order = [i for i in range(len(p.streams)) if p.able[i]]
     if not order:
         return plan, False
     near = _neighbours(p)
     best = plan
     for r in range(rounds):
-        if time.perf_counter() > deadline:
+        if budget.out():
             return best, True
         short = [i for i in order if len(plan.assign.get(i, (0, []))[1]) < _wanted(p, i)]
         centre = rng.choice(short) if short and r % 2 == 0 else rng.choice(order)
@@ -428,7 +466,7 @@ def _ruin_recreate(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.
         if trial is None:
             continue
         touched = {centre, *out}
-        trial = _construct(p, router, trial, deadline, only=touched)
+        trial = _construct(p, router, trial, budget, only=touched)
         for i in sorted(touched):
             new = _better_for(p, router, trial, i)
             if new is not None:
@@ -440,7 +478,7 @@ def _ruin_recreate(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.
     return best, False
 
 
-def _construct(p: WeekProblem, router: _Router, plan: WeekPlan, deadline: float,
+def _construct(p: WeekProblem, router: _Router, plan: WeekPlan, budget: Budget,
                only: set[int] | None = None) -> WeekPlan:
     """First-fit for the streams the patterns left out (or those of `only`): the scarcest
     first, each to the nearest skilled teacher whose days take it (all its visits, else
@@ -449,7 +487,7 @@ def _construct(p: WeekProblem, router: _Router, plan: WeekPlan, deadline: float,
                    and (only is None or i in only)),
                   key=lambda i: (len(p.able[i]), -p.streams[i].minutes, i))
     for i in todo:
-        if time.perf_counter() > deadline:
+        if budget.out():
             break
         s = p.streams[i]
         near = sorted(p.able[i], key=lambda j: (p.travel[p.base_node[j], p.site_node[i]], j))
@@ -465,16 +503,19 @@ def _construct(p: WeekProblem, router: _Router, plan: WeekPlan, deadline: float,
     return plan
 
 
-def solve_week(p: WeekProblem, time_limit_s: float, seed: int
-               ) -> tuple[WeekPlan, int, bool]:
-    """The plan, the visits CP-SAT's patterns planned, and whether time ran out."""
-    deadline = time.perf_counter() + time_limit_s
-    assign = _patterns(p, 0.25 * time_limit_s, seed)
+def solve_week(p: WeekProblem, time_limit_s: float, seed: int,
+               deadline: float | None = None) -> tuple[WeekPlan, int, bool]:
+    """The plan, the visits CP-SAT's patterns planned, and whether the wall deadline
+    (not the work budget) ended the search. The budgets follow from the time limit
+    alone; the deadline (perf_counter; default: the limit from now) is the safety net."""
+    end = time.perf_counter() + time_limit_s if deadline is None else deadline
+    assign = _patterns(p, PATTERN_SHARE * time_limit_s, seed, end)
     router = _Router(p)
+    budget = Budget(router, (1 - PATTERN_SHARE) * time_limit_s, end)
     plan = _route_all(p, router, assign)
-    plan = _construct(p, router, plan, deadline)
-    plan, cut = _improve(p, router, plan, seed, deadline)
-    if not cut:
+    plan = _construct(p, router, plan, budget)
+    plan, _ = _improve(p, router, plan, seed, budget)
+    if not budget.out():
         rounds = RUIN_ROUNDS_PER_STREAM * len(p.streams)
-        plan, cut = _ruin_recreate(p, router, plan, random.Random(seed), deadline, rounds)
-    return plan, sum(len(d) for _, d in assign.values()), cut
+        plan, _ = _ruin_recreate(p, router, plan, random.Random(seed), budget, rounds)
+    return plan, sum(len(d) for _, d in assign.values()), budget.wall

@@ -214,12 +214,19 @@ def test_road_network_mode_plans_and_checks() -> None:
 def test_same_input_same_plan() -> None:
     from lrcplan.scenarios.generator import generate
 
+    from lrcplan.models.routes import RoutesOptions, RoutesResult
+
     sc = generate("binhai", seed=4, scale=0.5)
-    a = run_plan(sc, created="x")
-    b = run_plan(generate("binhai", seed=4, scale=0.5), created="x")
+    # The routes search ends on its work budget, not the clock: the same routes too.
+    opts = {"routes": RoutesOptions(time_limit_s=4.0, seed=3)}
+    a = run_plan(sc, opts, created="x")
+    b = run_plan(generate("binhai", seed=4, scale=0.5), opts, created="x")
     assert a.get(EnrolmentResult).seats == b.get(EnrolmentResult).seats
     assert a.violations == b.violations == ()
     assert a.get(PlacementResult).decisions == b.get(PlacementResult).decisions
+    ra, rb = a.get(RoutesResult), b.get(RoutesResult)
+    assert "time limit" not in ra.summary.proof
+    assert (ra.visits, ra.stops) == (rb.visits, rb.stops)
 
 
 def test_enrolled_without_class_keeps_the_school_or_is_placed_elsewhere() -> None:

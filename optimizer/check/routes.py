@@ -201,8 +201,9 @@ def _day_problems(sc: Scenario, t: Teacher, stops: tuple[Stop, ...],
         # up to the minute), start as soon as the window or the lunch hour opens.
         way = 0.0 if s.kind == "lunch" else model[s.seq]
         arrive = prev.end + math.ceil(way - 1e-9)
-        # Within a millionth of a minute of the model: two float paths to one distance.
-        if not prev.end + way - 1e-6 <= s.arrival < prev.end + way + 1 - 1e-6:
+        # The leg rounded up to the minute, the model's minutes taken within a millionth
+        # either way: two float paths to one distance may straddle a whole minute.
+        if not math.ceil(way - 1e-6) <= s.arrival - prev.end <= math.ceil(way + 1e-6):
             out.append(f"stop {s.seq}: arrives {hhmm(s.arrival)}, leaving "
                        f"{hhmm(prev.end)} it arrives {hhmm(arrive)}")
         w = window_of.get(s.visit_id)
