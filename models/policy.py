@@ -78,9 +78,12 @@ class Policy:
     # Route objective after covering every visit it can: minutes of travel, plus this
     # weight times the longest teacher-day (balance).
     route_balance_weight: float = 0.1
-    # Home visits by the same teacher all week (hard); false lets a student's visits be
-    # split among teachers where one cannot take them all.
+    # Home visits by the same teacher all week (hard); false makes it soft: a student's
+    # visits may be split among teachers, each visit by another teacher than the
+    # student's own costing this many minutes of travel in the route objective
+    # (assumption: continuity is worth about an hour of a teacher's driving a week).
     home_same_teacher: bool = True
+    home_teacher_change_minutes: float = 60.0
     # "个别化教育计划原则上每学期制订一次".
     iep_per_semester: int = 1
     # Assumption: the school day, Mon-Fri, 7 periods of 40 min, 08:00-16:30.
@@ -184,6 +187,10 @@ class Policy:
             out.append(f"itinerant_visit_max_minutes ({self.itinerant_visit_max_minutes}) is "
                        f"below itinerant_visit_base_minutes "
                        f"({self.itinerant_visit_base_minutes})")
+        if not (0 <= self.home_teacher_change_minutes <= 10_000
+                and math.isfinite(self.home_teacher_change_minutes)):
+            out.append(f"home_teacher_change_minutes must be in 0..10000, got "
+                       f"{self.home_teacher_change_minutes}")
         if not (0 <= self.route_balance_weight < 1000 and math.isfinite(self.route_balance_weight)):
             out.append(f"route_balance_weight must be in 0..1000, got "
                        f"{self.route_balance_weight}")

@@ -100,8 +100,20 @@ def _problem(sc: Scenario, hz: Horizon, streams: list[Stream]) -> WeekProblem:
             on_day = any(hz.label(h)[1] in teachers[j].days for j in skilled for h in s.days)
             why[i] = ("the window cannot be reached within the hours of any skilled "
                       "teacher" if on_day else "no skilled teacher works on any allowed day")
-    return WeekProblem(hz, streams, teachers, travel, base_node, site_node, able, days_of,
-                       rules, why, pol.route_balance_weight)
+    relief: dict[int, int] = {}
+    all_streams = list(streams)
+    if not pol.home_same_teacher:  # soft continuity: a relief stream per home student
+        for i, s in enumerate(streams):
+            if s.kind != ITINERANT and len(able[i]) > 1:
+                r = len(all_streams)
+                all_streams.append(s)
+                site_node.append(site_node[i])
+                able[r] = list(able[i])
+                days_of.update({(r, j): days_of[(i, j)] for j in able[i]})
+                relief[r] = i
+    return WeekProblem(hz, all_streams, teachers, travel, base_node, site_node, able,
+                       days_of, rules, why, pol.route_balance_weight, relief,
+                       pol.home_teacher_change_minutes)
 
 
 # ------------------------------------------------------------------ the stage
@@ -197,7 +209,8 @@ def hours_reason(p: WeekProblem, i: int, entry: np.ndarray) -> str:
                * min(p.rules[j].max_minutes, p.rules[j].end - p.rules[j].start)
                for j in group)
     need = sum(s.total * (s.minutes + float(entry[p.site_node[k]]))
-               for k, s in enumerate(p.streams) if p.able[k] and set(p.able[k]) <= group)
+               for k, s in enumerate(p.streams)
+               if p.able[k] and set(p.able[k]) <= group and k not in p.relief)
     if need > have:
         ids = ", ".join(sorted(p.teachers[j].id for j in group))
         return (f"teacher hours exhausted: {ids} (the only teachers able to serve it) "
@@ -215,14 +228,18 @@ def _rows(p: WeekProblem, plan: WeekPlan, legs: np.ndarray, cover: CoverageBound
     visits: list[Visit] = []
     vid_at: dict[tuple[int, int], str] = {}  # (stream, day) -> the visit served there
     for i, s in enumerate(p.streams):
-        j, days = plan.assign.get(i, (None, []))
-        free = sorted(days)
+        if i in p.relief:
+            continue  # its visits are its main stream's, numbered with them
+        # (day, stream, teacher) of the visits made: the stream's, and its relief's.
+        made = sorted((h, k, plan.assign[k][0]) for k in (i, p.linked(i))
+                      if k is not None and k in plan.assign for h in plan.assign[k][1])
         for n, vid in enumerate(s.visit_ids(), start=1):
             week = s.week_of(n)
-            h = next((d for d in free if week is None or p.hz.label(d)[0] == week), None)
-            if h is not None and j is not None:
-                free.remove(h)
-                vid_at[(i, h)] = vid
+            got = next((m for m in made if week is None or p.hz.label(m[0])[0] == week), None)
+            if got is not None:
+                made.remove(got)
+                h, k, j = got
+                vid_at[(k, h)] = vid
                 w, d = p.hz.label(h)
                 visits.append(Visit(vid, s.kind, s.site_id, p.teachers[j].id, w, d,
                                     s.minutes, "served", ""))

@@ -16,14 +16,15 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from lrcplan.models.entities import Teacher
 from lrcplan.models.visits import Horizon, Stream
-from lrcplan.optimizer.dayroute import DayRoute, DayRules, DayVisit, route_day
+from lrcplan.optimizer.dayroute import EXACT_MAX, DayRoute, DayRules, DayVisit, route_day
 
 BIG = 1_000_000  # a served visit outweighs any travel (minutes) a plan can have
 MAX_PASSES = 50  # the search stops earlier, when a whole pass improves nothing
@@ -37,15 +38,14 @@ REACH_FACTOR = 1.6
 PATTERN_VARIABLES_MAX = 40_000
 RUIN_ROUNDS_PER_STREAM = 20  # ruin-and-recreate rounds after the local optimum
 PATTERN_SHARE = 0.25  # of the time limit, for CP-SAT's patterns (deterministic units)
-# Work the search may do per second of its time limit (`_Router.work`: each teacher-day
-# routed afresh counts 1 + its visits squared, each plan copied 1 per 50 teacher-days).
-# Measured on the 2-core development machine: 47,000 a second on xiaoshan, 46,000 on
-# R201-week (long days), 62,000 on C101-week, 98,000 on R101-week. At 35,000 a 4 s limit
-# still met its deadline (the bound, the patterns and building the problem take their
-# time too); at 20,000 the work, not the clock, ends the search, so the plan does not
-# depend on the machine's speed or load (the deadline stays as a safety net, and the
-# result says when it acted). xiaoshan at the stage's default 20 s: 788 visits in 16 s.
-WORK_PER_SECOND = 20_000
+# Work the search may do per second of its time limit (`_Router.work`, about microseconds:
+# `_routing_work` per teacher-day routed afresh, 1 per 4 teacher-days of a plan copied).
+# Measured on the 2-core development machine, per second of search: 470,000 on xiaoshan
+# (other bookkeeping grows with its 390 teacher-days), 750,000 on R201-week, 1,000,000 on
+# C201- and R101-week, 1,430,000 on C101-week. Well below all of them, the work, not the clock,
+# ends the search, so the plan does not depend on the machine's speed or load (the
+# deadline stays as a safety net, and the result says when it acted).
+WORK_PER_SECOND = 350_000
 
 
 @dataclass
@@ -63,11 +63,25 @@ class WeekProblem:
     rules: list[DayRules]  # per teacher
     why: dict[int, str]  # stream -> why nobody can serve it
     balance: float  # weight of the longest teacher-day against travel minutes
-    split: frozenset[int] = frozenset()  # streams whose visits may go to several teachers
+    # Soft continuity: relief stream -> its main stream. A relief stream holds the visits
+    # of its main stream's place that another teacher makes (never on the main stream's
+    # days, their count together within the main stream's), each costing `change` minutes.
+    relief: dict[int, int] = field(default_factory=dict)
+    change: float = 0.0
 
     def split_ok(self, i: int) -> bool:
         """Whether stream i's visits may be shared among teachers (soft continuity)."""
-        return i in self.split
+        return i in self.relief.values()
+
+    def linked(self, i: int) -> int | None:
+        """The stream sharing stream i's visits (its relief, or its main), if any."""
+        if i in self.relief:
+            return self.relief[i]
+        return self._main_of.get(i)
+
+    @cached_property
+    def _main_of(self) -> dict[int, int]:
+        return {m: r for r, m in self.relief.items()}
 
 
 def _day_matrix(p: WeekProblem, j: int, streams: list[int]) -> list[list[float]]:
@@ -86,6 +100,8 @@ def _patterns(p: WeekProblem, budget_s: float, seed: int, deadline: float
     load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
     cost = []
     for i, s in enumerate(p.streams):
+        if i in p.relief:
+            continue  # relief visits are the search's to place, where a main has no room
         ys = []
         for j in p.able[i]:
             y = m.new_bool_var(f"y{i}_{j}")
@@ -148,11 +164,13 @@ class WeekPlan:
         """Visits served."""
         return sum(len(d) for _, d in self.assign.values())
 
-    def score(self, balance: float) -> tuple[int, float]:
-        """(-visits, travel + balance x longest day): smaller is better."""
+    def score(self, p: WeekProblem) -> tuple[int, float]:
+        """(-visits, travel + balance x longest day + teacher changes): smaller is
+        better."""
         travel = sum(r.travel for r in self.routes.values())
         longest = max((r.back - r.depart for r in self.routes.values()), default=0)
-        return -self.served(), round(travel + balance * longest, 6)
+        changes = p.change * sum(len(self.assign[i][1]) for i in p.relief if i in self.assign)
+        return -self.served(), round(travel + p.balance * longest + changes, 6)
 
 
 class _Router:
@@ -171,7 +189,7 @@ class _Router:
             visits = [DayVisit(k + 1, self.p.streams[i].minutes, self.p.streams[i].window)
                       for k, i in enumerate(order)]
             r = route_day(visits, _day_matrix(self.p, j, order), self.p.rules[j])
-            self.work += 1 + len(order) ** 2
+            self.work += _routing_work(len(order))
             # Event.visit indexes `order`: map it back to stream numbers.
             self.memo[key] = None if r is None else _relabel(r, order)
         return self.memo[key]
@@ -195,6 +213,13 @@ class Budget:
         if time.perf_counter() > self.deadline:
             self.wall = True
         return self.wall
+
+
+def _routing_work(visits: int) -> int:
+    """Work of routing a day of this many visits, about microseconds on the development
+    machine (measured: the exact programme 0.1 ms at 4 visits, 1.3-2.5 at 8, 6-12 at 10;
+    insertion above 10 visits 1.2-7 ms at 11-21)."""
+    return 6 * 2 ** visits if visits <= EXACT_MAX else 10 * visits ** 2
 
 
 def _relabel(r: DayRoute, order: list[int]) -> DayRoute:
@@ -288,7 +313,7 @@ def _try_moves(router: _Router, plan: WeekPlan, moves: list[tuple[int, int, list
     """The plan with each stream moved to its (teacher, days), if every touched day routes."""
     members = {k: list(v) for k, v in plan.members.items()}
     routes = dict(plan.routes)
-    router.work += len(members) // 50  # copying the plan is work too, on large weeks
+    router.work += len(members) // 4  # copying the plan is work too: on large weeks the most
     touched = set()
     for i, _, _ in moves:
         if i in plan.assign:
@@ -312,7 +337,21 @@ def _try_moves(router: _Router, plan: WeekPlan, moves: list[tuple[int, int, list
     assign = dict(plan.assign)
     for i, j, days in moves:
         assign[i] = (j, list(days))
+    if router.p.relief and not all(_shared_ok(router.p, assign, i) for i, _, _ in moves):
+        return None
     return WeekPlan(assign, routes, members)
+
+
+def _shared_ok(p: WeekProblem, assign: dict[int, tuple[int, list[int]]], i: int) -> bool:
+    """A stream and its relief: other teachers, other days, their visits within the
+    main stream's count (per week, or over the horizon)."""
+    k = p.linked(i)
+    if k is None or not assign.get(i, (0, []))[1] or not assign.get(k, (0, []))[1]:
+        return True
+    (ji, di), (jk, dk) = assign[i], assign[k]
+    if ji == jk or set(di) & set(dk):
+        return False
+    return _pattern_ok(p, p.streams[i], sorted(di + dk))
 
 
 def _swaps(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, budget: Budget
@@ -322,7 +361,7 @@ def _swaps(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, budget: Budg
     if i not in plan.assign:
         return None
     j, days = plan.assign[i]
-    best, score = None, plan.score(p.balance)
+    best, score = None, plan.score(p)
     for h in days:
         for h2 in p.days_of[(i, j)]:
             if h2 in days or budget.out():
@@ -338,8 +377,8 @@ def _swaps(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, budget: Budg
                 if not _pattern_ok(p, p.streams[m], theirs):
                     continue
                 new = _try_moves(router, plan, [(i, j, mine), (m, j, theirs)])
-                if new is not None and new.score(p.balance) < score:
-                    best, score = new, new.score(p.balance)
+                if new is not None and new.score(p) < score:
+                    best, score = new, new.score(p)
     return best
 
 
@@ -416,13 +455,13 @@ def _passes(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.Random,
 def _better_for(p: WeekProblem, router: _Router, plan: WeekPlan, i: int) -> WeekPlan | None:
     """The best plan from moving stream i (its days or teacher), or one more of its visits
     by an ejection; None if nothing improves."""
-    best, score = None, plan.score(p.balance)
+    best, score = None, plan.score(p)
     for j, days in _candidates(p, i, plan):
         new = _try(p, router, best or plan, i, j, days)
-        if new is not None and new.score(p.balance) < score:
-            best, score = new, new.score(p.balance)
+        if new is not None and new.score(p) < score:
+            best, score = new, new.score(p)
     new = _eject(p, router, best or plan, i)
-    if new is not None and new.score(p.balance) < score:
+    if new is not None and new.score(p) < score:
         best = new
     return best
 
@@ -471,9 +510,9 @@ def _ruin_recreate(p: WeekProblem, router: _Router, plan: WeekPlan, rng: random.
             new = _better_for(p, router, trial, i)
             if new is not None:
                 trial = new
-        if trial.score(p.balance) <= plan.score(p.balance):
+        if trial.score(p) <= plan.score(p):
             plan = trial
-            if plan.score(p.balance) < best.score(p.balance):
+            if plan.score(p) < best.score(p):
                 best = plan
     return best, False
 
@@ -485,7 +524,7 @@ def _construct(p: WeekProblem, router: _Router, plan: WeekPlan, budget: Budget,
     as many as fit)."""
     todo = sorted((i for i in range(len(p.streams)) if p.able[i] and i not in plan.assign
                    and (only is None or i in only)),
-                  key=lambda i: (len(p.able[i]), -p.streams[i].minutes, i))
+                  key=lambda i: (i in p.relief, len(p.able[i]), -p.streams[i].minutes, i))
     for i in todo:
         if budget.out():
             break
@@ -511,7 +550,9 @@ def solve_week(p: WeekProblem, time_limit_s: float, seed: int,
     end = time.perf_counter() + time_limit_s if deadline is None else deadline
     assign = _patterns(p, PATTERN_SHARE * time_limit_s, seed, end)
     router = _Router(p)
-    budget = Budget(router, (1 - PATTERN_SHARE) * time_limit_s, end)
+    # CP-SAT's deterministic units took up to twice their number in seconds here: the
+    # search gets what is left after that.
+    budget = Budget(router, (1 - 2 * PATTERN_SHARE) * time_limit_s, end)
     plan = _route_all(p, router, assign)
     plan = _construct(p, router, plan, budget)
     plan, _ = _improve(p, router, plan, seed, budget)

@@ -179,8 +179,9 @@ def coverage_bound(p: WeekProblem, budget_s: float, seed: int = 0) -> CoverageBo
     disjoint ones: their shortfalls add up, as no visit or teacher is counted twice.
     """
     t0 = time.perf_counter()
-    servable = [i for i in range(len(p.streams)) if p.able[i]]
-    required = sum(s.total for s in p.streams)
+    # A relief stream repeats its main stream's visits (soft continuity): not counted.
+    servable = [i for i in range(len(p.streams)) if p.able[i] and i not in p.relief]
+    required = sum(s.total for i, s in enumerate(p.streams) if i not in p.relief)
     unservable = required - sum(p.streams[i].total for i in servable)
     groups = sorted({frozenset(p.able[i]) for i in servable},
                     key=lambda g: (sum(len(p.days_of[(i, j)]) for i in servable

@@ -201,3 +201,36 @@ def test_checker_catches_route_times_travel_and_lunch(valid: tuple[Scenario, Pla
                          key=lambda s: s.seq)
             renum += [replace(s, seq=n) for n, s in enumerate(day)]
         assert "route" in rules_of(sc, broken(plan, stops=tuple(renum)))
+
+
+@pytest.mark.parametrize("same_teacher", [True, False])
+def test_home_continuity_hard_or_soft(same_teacher: bool) -> None:
+    """H1 works Mondays, H2 Tuesdays: one teacher makes one of the two visits a week;
+    with soft continuity the second teacher makes the other, and the checker agrees."""
+    home = home_student("h1", 1.0)
+    sc = make([teacher("T1", Role.ITINERANT, {Category.INTELLECTUAL}),
+               teacher("H1", Role.HOME_DELIVERY, {Category.INTELLECTUAL}, days=("Mon",)),
+               teacher("H2", Role.HOME_DELIVERY, {Category.INTELLECTUAL}, days=("Tue",))],
+              [home], home_same_teacher=same_teacher)
+    plan = run_plan(sc, FAST)
+    assert plan.violations == () and check(sc, plan) == []
+    visits = [v for v in routes(plan).visits if v.kind == "home"]
+    served = [v for v in visits if v.status == "served"]
+    if same_teacher:
+        assert len(served) == 1 and len(visits) == 2
+        assert "at most 1 of" in routes(plan).summary.proof  # proven, not just missed
+    else:
+        assert sorted((v.teacher_id, v.day) for v in served) == [("H1", "Mon"), ("H2", "Tue")]
+
+
+def test_soft_continuity_keeps_one_teacher_when_it_can() -> None:
+    """Both teachers work every day: the change costs, so one teacher makes both visits."""
+    home = home_student("h1", 1.0)
+    sc = make([teacher("T1", Role.ITINERANT, {Category.INTELLECTUAL}),
+               teacher("H1", Role.HOME_DELIVERY, {Category.INTELLECTUAL}),
+               teacher("H2", Role.HOME_DELIVERY, {Category.INTELLECTUAL})],
+              [home], home_same_teacher=False)
+    plan = run_plan(sc, FAST)
+    visits = [v for v in routes(plan).visits if v.kind == "home"]
+    assert [v.status for v in visits] == ["served", "served"]
+    assert len({v.teacher_id for v in visits}) == 1
