@@ -228,6 +228,18 @@ class Teacher:
 
 
 @dataclass(frozen=True, slots=True)
+class PinnedSession:
+    """A support session already in a school's timetable, kept by the planner
+    (sessions.csv rows with pinned = true)."""
+
+    school_id: str
+    day: str
+    period: int  # 1-based
+    teacher_id: str
+    student_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Town:
     """A town or street (乡镇/街道) with its boundary polygon (WGS84)."""
 

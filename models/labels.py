@@ -76,6 +76,16 @@ _LABELS: dict[str, tuple[str, str]] = {
     "teacher_days": ("teacher-days on the road", "教师出行日"),
     "route_travel_minutes": ("travel (min)", "路途时间（分钟）"),
     "longest_teacher_day": ("longest teacher-day", "最长工作日"),
+    # timetable figures
+    "stage_timetable": ("support timetable", "个别辅导课表"),
+    "support_students": ("LRC students entitled to support", "应享个别辅导的随班就读学生"),
+    "support_served": ("entitlement met (3+ periods a week)", "已满足每周课时"),
+    "support_coverage": ("coverage", "覆盖率"),
+    "support_unserved": ("entitlement not met", "未满足每周课时"),
+    "support_sessions": ("support sessions a week", "每周个别辅导节数"),
+    "support_pinned": ("pinned sessions kept", "保留的固定课时"),
+    "support_soft_cost": ("soft penalty", "软约束扣分"),
+    "school_solve_seconds": ("solve time per school", "各校求解时间"),
     # static map and report (maps/static.py, maps/report.py)
     "legend": ("Legend", "图例"),
     "lrc_seated": ("LRC students seated", "已安置随班就读学生"),

@@ -84,6 +84,21 @@ class Policy:
     # (assumption: continuity is worth about an hour of a teacher's driving a week).
     home_same_teacher: bool = True
     home_teacher_change_minutes: float = 60.0
+    # Support sessions (个别辅导和训练) of min_support_periods_per_week: at most one a day
+    # for a student (spread over the week); false allows several on a day.
+    support_one_per_day: bool = True
+    # Never during the student's core-subject periods (hard); false makes it soft for
+    # schools that cannot do otherwise, each clash costing this penalty.
+    support_core_hard: bool = True
+    support_core_clash_penalty: int = 100
+    # Assumption: small-group training, only for students of one category, at most this
+    # many in a session.
+    support_group_max: int = 3
+    # Assumption: a resource room seats this many students at once; a school without one
+    # uses a designated space for one session (one group) at a time.
+    resource_room_capacity: int = 6
+    # Assumption: a resource teacher gives at most this many support periods a day.
+    resource_teacher_max_periods: int = 5
     # "个别化教育计划原则上每学期制订一次".
     iep_per_semester: int = 1
     # Assumption: the school day, Mon-Fri, 7 periods of 40 min, 08:00-16:30.
@@ -124,6 +139,9 @@ class Policy:
             "period_minutes",
             "home_visits_per_week",
             "home_periods_per_visit",
+            "support_group_max",
+            "resource_room_capacity",
+            "resource_teacher_max_periods",
             "itinerant_visit_base_minutes",
             "itinerant_visit_max_minutes",
             "lunch_minutes",
@@ -187,6 +205,9 @@ class Policy:
             out.append(f"itinerant_visit_max_minutes ({self.itinerant_visit_max_minutes}) is "
                        f"below itinerant_visit_base_minutes "
                        f"({self.itinerant_visit_base_minutes})")
+        if not 0 <= self.support_core_clash_penalty <= 10_000:
+            out.append(f"support_core_clash_penalty must be in 0..10000, got "
+                       f"{self.support_core_clash_penalty}")
         if not (0 <= self.home_teacher_change_minutes <= 10_000
                 and math.isfinite(self.home_teacher_change_minutes)):
             out.append(f"home_teacher_change_minutes must be in 0..10000, got "
@@ -211,6 +232,13 @@ class Policy:
     def itinerant_visits_every_weeks(self, lrc_students: int) -> int:
         """1 (weekly) or 2 (every second week) for a school with this many LRC students."""
         return 1 if lrc_students >= self.itinerant_weekly_min_lrc else 2
+
+    def period_window(self, period: int) -> tuple[int, int]:
+        """(start, end) minutes after midnight of a period (1-based): the periods spread
+        evenly over the school day, breaks between them (an assumption of the model)."""
+        lo, hi = parse_hhmm(self.day_start), parse_hhmm(self.day_end)
+        start = lo + (period - 1) * (hi - lo) // self.periods_per_day
+        return start, start + self.period_minutes
 
     @property
     def grades(self) -> range:

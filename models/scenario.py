@@ -15,7 +15,15 @@ import pyproj
 import shapely
 
 from lrcplan.models.eligibility import EligibilityStandard, default_standard
-from lrcplan.models.entities import Class, School, SchoolKind, Student, Teacher, Town
+from lrcplan.models.entities import (
+    Class,
+    PinnedSession,
+    School,
+    SchoolKind,
+    Student,
+    Teacher,
+    Town,
+)
 from lrcplan.models.errors import Problem, ScenarioError
 from lrcplan.models.policy import LEVEL_GRADES, Policy
 
@@ -50,6 +58,7 @@ class Scenario:
     teachers: tuple[Teacher, ...]
     towns: tuple[Town, ...] = ()
     roads: Path | None = None
+    sessions: tuple[PinnedSession, ...] = ()  # support sessions to keep (optional table)
     standard: EligibilityStandard = field(default_factory=default_standard)
     locate: Locator = field(default=default_locator, compare=False, repr=False)
     notes: tuple[str, ...] = field(default=(), compare=False, repr=False)

@@ -1,0 +1,139 @@
+"""What a week of support sessions must give and may use, school by school (the rules,
+stated): both the timetable solver and the checker start from it.
+
+* Entitled: every LRC student seated in a regular school gets
+  `Policy.min_support_periods_per_week` sessions (individual support and training).
+* A student's own periods: every (day, period) of the school week but the core-subject
+  periods of the student's class (hard unless `Policy.support_core_hard` is false).
+* Teachers, by (day, period): the school's resource teachers -- those of teachers.csv
+  based at the school, on their days and within their hours (the whole period inside),
+  and, where schools.csv counts more resource teachers than teachers.csv lists, the
+  others as `<school>-RT<n>`, every school period -- and the itinerant teachers whose
+  route (routes.csv) has them at the school for the whole period on that day in every
+  week of the horizon.
+* Room: the resource room `<school>-RR` seating `Policy.resource_room_capacity` students
+  at once, or, without one, a designated space `<school>-SP` for one session at a time.
+* A session holds one student, or up to `Policy.support_group_max` students of one
+  category (compatible needs).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lrcplan.models.entities import Role, SchoolKind, Student
+from lrcplan.models.policy import parse_hhmm
+from lrcplan.models.routes import RoutesResult
+from lrcplan.models.scenario import Scenario
+from lrcplan.models.visits import ITINERANT, categories_of
+
+Slot = tuple[int, int]  # (day index in Policy.school_days, period 1-based)
+
+
+@dataclass(frozen=True)
+class SchoolWeek:
+    """One school's support week: who is entitled, who teaches when, where."""
+
+    school_id: str
+    students: tuple[str, ...]  # entitled LRC students, by id
+    need: int  # sessions each student is entitled to
+    category: dict[str, str]  # student -> the category grouping compatible needs
+    core: dict[str, frozenset[Slot]]  # student -> the core-subject slots of its class
+    teachers: dict[str, frozenset[Slot]]  # teacher -> slots available at this school
+    itinerant: frozenset[str]  # the teachers above who are itinerant (in a visit)
+    room: str
+    room_capacity: int  # students at once
+    room_sessions: int  # sessions at once (a designated space: 1)
+
+
+def room_of(sc: Scenario, school_id: str) -> tuple[str, int, int]:
+    """(room id, students at once, sessions at once) of a school's support space."""
+    school = sc.school_by_id[school_id]
+    pol = sc.policy
+    if school.resource_room:
+        return f"{school_id}-RR", pol.resource_room_capacity, pol.resource_room_capacity
+    return f"{school_id}-SP", pol.support_group_max, 1
+
+
+def group_key(st: Student) -> str:
+    """Students with the same key have compatible needs (one category, or one set)."""
+    return "/".join(sorted(c.value for c in categories_of(st)))
+
+
+def _slots_within(sc: Scenario, day_names: Iterable[str], lo: int, hi: int) -> set[Slot]:
+    pol = sc.policy
+    out: set[Slot] = set()
+    for d, day in enumerate(pol.school_days):
+        if day in day_names:
+            for p in range(1, pol.periods_per_day + 1):
+                a, b = pol.period_window(p)
+                if lo <= a and b <= hi:
+                    out.add((d, p))
+    return out
+
+
+def _itinerant_slots(sc: Scenario, routes: RoutesResult | None) -> dict[tuple[str, str],
+                                                                          set[Slot]]:
+    """(school, teacher) -> slots the itinerant teacher spends at the school every week."""
+    if routes is None:
+        return {}
+    weekly: dict[tuple[str, str, str], list[set[Slot]]] = defaultdict(list)
+    for stops in routes.days.values():
+        for s in stops:
+            if s.kind == ITINERANT and s.site_id in sc.school_by_id:
+                weekly[(s.site_id, s.teacher_id, s.day)].append(
+                    _slots_within(sc, (s.day,), s.start, s.end))
+    out: dict[tuple[str, str], set[Slot]] = defaultdict(set)
+    for (school, tid, _), per_week in weekly.items():
+        if len(per_week) >= routes.weeks:  # there every week, not every second one
+            out[(school, tid)] |= set.intersection(*per_week)
+    return out
+
+
+def school_weeks(sc: Scenario, seats: Iterable[tuple[str, str, int, int]],
+                 routes: RoutesResult | None) -> list[SchoolWeek]:
+    """Every regular school's support week, from the LRC seats (student, school, grade,
+    class index) and the routes (None: no itinerant teacher gives sessions)."""
+    pol = sc.policy
+    ppd = pol.periods_per_day
+    by_school: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    for sid, school, grade, index in seats:
+        if school in sc.school_by_id and sid in sc.student_by_id:
+            by_school[school].append((sid, grade, index))
+    masks = {c.key: c.core_mask for c in sc.classes}
+    visiting = _itinerant_slots(sc, routes)
+    out = []
+    for school_id in sorted(by_school):
+        school = sc.school_by_id[school_id]
+        if school.kind is not SchoolKind.REGULAR:
+            continue
+        rows = sorted(by_school[school_id])
+        core = {}
+        for sid, grade, index in rows:
+            mask = masks.get((school_id, grade, index), 0)
+            core[sid] = frozenset((b // ppd, b % ppd + 1) for b in range(len(pol.school_days)
+                                                                        * ppd)
+                                  if mask >> b & 1)
+        teachers: dict[str, frozenset[Slot]] = {}
+        listed = sorted((t for t in sc.teachers if t.role is Role.RESOURCE
+                         and t.base == school_id), key=lambda t: t.id)
+        for t in listed:
+            teachers[t.id] = frozenset(_slots_within(sc, t.days, parse_hhmm(t.start),
+                                                     parse_hhmm(t.end)))
+        every = frozenset((d, p) for d in range(len(pol.school_days))
+                          for p in range(1, ppd + 1))
+        for n in range(len(listed) + 1, school.resource_teachers + 1):
+            teachers[f"{school_id}-RT{n}"] = every
+        itinerant = set()
+        for (sch, tid), slots in sorted(visiting.items()):
+            if sch == school_id and slots:
+                teachers[tid] = frozenset(slots | teachers.get(tid, frozenset()))
+                itinerant.add(tid)
+        room, cap, at_once = room_of(sc, school_id)
+        out.append(SchoolWeek(
+            school_id, tuple(sid for sid, _, _ in rows), pol.min_support_periods_per_week,
+            {sid: group_key(sc.student_by_id[sid]) for sid, _, _ in rows}, core,
+            teachers, frozenset(itinerant), room, cap, at_once))
+    return out
