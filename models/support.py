@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lrcplan.models.entities import Role, SchoolKind, Student
+from lrcplan.models.entities import PinnedSession, Role, SchoolKind, Student
 from lrcplan.models.policy import parse_hhmm
 from lrcplan.models.routes import RoutesResult
 from lrcplan.models.scenario import Scenario
@@ -137,3 +137,25 @@ def school_weeks(sc: Scenario, seats: Iterable[tuple[str, str, int, int]],
             {sid: group_key(sc.student_by_id[sid]) for sid, _, _ in rows}, core,
             teachers, frozenset(itinerant), room, cap, at_once))
     return out
+
+
+def pin_problem(sc: Scenario, w: SchoolWeek, pin: PinnedSession) -> str:
+    """Why a pinned session no longer applies to the plan ('' when it does): the planner
+    keeps every pin that still fits the school's week and its hard rules."""
+    pol = sc.policy
+    if pin.day not in pol.school_days or not 1 <= pin.period <= pol.periods_per_day:
+        return f"{pin.day} period {pin.period} is outside the school week"
+    slot = (pol.school_days.index(pin.day), pin.period)
+    outside = [s for s in pin.student_ids if s not in w.category]
+    if outside:
+        return f"{', '.join(outside)} not an LRC student of {w.school_id} in this plan"
+    if slot not in w.teachers.get(pin.teacher_id, frozenset()):
+        return f"{pin.teacher_id} is not available at {w.school_id} then"
+    if pol.support_core_hard:
+        busy = [s for s in pin.student_ids if slot in w.core[s]]
+        if busy:
+            return f"{', '.join(busy)} has a core-subject lesson then"
+    if len(pin.student_ids) > pol.support_group_max or \
+            len({w.category[s] for s in pin.student_ids}) > 1:
+        return "the group is too large or mixes needs"
+    return ""
