@@ -56,24 +56,26 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Validate a scenario folder and report every problem."""
-    from lrcplan.models.io import load_scenario
+    from lrcplan.models.io import LOAD_STEPS, load_scenario
 
     t0 = time.perf_counter()
-    sc = load_scenario(args.scenario, progress=_progress(6, "validate"))
+    sc = load_scenario(args.scenario, progress=_progress(LOAD_STEPS, "validate"))
     for note in sc.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"{args.scenario}: OK: {len(sc.schools):,} schools, {len(sc.classes):,} classes, "
           f"{len(sc.students):,} students, {len(sc.teachers):,} teachers, "
-          f"{len(sc.towns):,} towns ({time.perf_counter() - t0:.1f} s)")
+          f"{len(sc.towns):,} towns"
+          + (f", {len(sc.sessions):,} pinned sessions" if sc.sessions else "")
+          + f" ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Print a readable summary of a scenario."""
-    from lrcplan.models.io import load_scenario
+    from lrcplan.models.io import LOAD_STEPS, load_scenario
     from lrcplan.models.summary import scenario_summary
 
-    sc = load_scenario(args.scenario, progress=_progress(6, "load"))
+    sc = load_scenario(args.scenario, progress=_progress(LOAD_STEPS, "load"))
     print(scenario_summary(sc))
     return 0
 

@@ -32,6 +32,8 @@ def scenario_fingerprint(sc: Scenario) -> str:
     feed("teachers", ((t.id, t.role, t.base, tuple(sorted(t.skills)), t.days, t.start, t.end,
                        t.max_minutes_per_day) for t in sc.teachers))
     feed("towns", ((t.name, t.geometry.wkb_hex) for t in sc.towns))
+    if sc.sessions:  # pinned sessions shape the timetable; without any, digests unchanged
+        feed("sessions", sc.sessions)
     if sc.roads is not None:
         h.update(b"roads")
         h.update(hashlib.sha256(sc.roads.read_bytes()).digest())

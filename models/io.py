@@ -17,17 +17,18 @@ import shapely
 
 from lrcplan.models.coords import to_wgs84
 from lrcplan.models.eligibility import EligibilityStandard, default_standard
-from lrcplan.models.entities import Town
+from lrcplan.models.entities import PinnedSession, Town
 from lrcplan.models.errors import InputError, Problem, ScenarioError
 from lrcplan.models.outdir import atomic_folder
 from lrcplan.models.policy import Policy
 from lrcplan.models.readers import TABLE_EXTENSIONS, RawTable, check_encoding, read_table
-from lrcplan.models.scenario import Scenario, _Draft, cross_check, utm_crs
+from lrcplan.models.scenario import Scenario, _Draft, cross_check, session_problems, utm_crs
 from lrcplan.models.schema import (
     CLASS_COLUMNS,
     COLUMNS,
     PARSERS,
     SCHOOL_COLUMNS,
+    SESSION_COLUMNS,
     STUDENT_COLUMNS,
     TEACHER_COLUMNS,
     TOWN_COLUMNS,
@@ -36,12 +37,14 @@ from lrcplan.models.schema import (
 )
 from lrcplan.models.writers import write_scenario
 
-__all__ = ["CLASS_COLUMNS", "SCHOOL_COLUMNS", "STUDENT_COLUMNS", "TABLE_EXTENSIONS",
-           "TEACHER_COLUMNS", "TOWN_COLUMNS", "Column", "RawTable", "load_scenario",
-           "read_table", "save_scenario", "write_scenario"]
+__all__ = ["CLASS_COLUMNS", "LOAD_STEPS", "SCHOOL_COLUMNS", "SESSION_COLUMNS",
+           "STUDENT_COLUMNS", "TABLE_EXTENSIONS", "TEACHER_COLUMNS", "TOWN_COLUMNS", "Column",
+           "RawTable", "load_scenario", "read_table", "save_scenario", "write_scenario"]
 
 REQUIRED_TABLES = ("schools", "classes", "students", "teachers")
-OPTIONAL_TABLES = ("towns",)
+OPTIONAL_TABLES = ("towns", "sessions")
+#: Calls of load_scenario's `progress`: one a table, one for the cross-table checks.
+LOAD_STEPS = len(PARSERS) + 1
 TOML_KEYS = {"name", "crs", "coordinates", "roads", "description", "seed", "preset", "policy",
              "week", "eligibility", "encoding"}
 # [week] keys are the week-shape fields of Policy under shorter names.
@@ -137,7 +140,7 @@ def load_scenario(folder: str | os.PathLike[str], *,
     """Load and validate a scenario folder; ScenarioError lists every problem found.
 
     `progress`, if given, is called with a label after each table and after the
-    cross-table checks (six calls in all) so a CLI can draw a bar.
+    cross-table checks (LOAD_STEPS calls in all) so a CLI can draw a bar.
     """
     folder = Path(folder)
     step = progress or (lambda label: None)
@@ -209,6 +212,21 @@ def load_scenario(folder: str | os.PathLike[str], *,
         return file, rows[index] if index < len(rows) else None
 
     items = {t: tuple(e for _, e in parsed.get(t, [])) for t in PARSERS}
+    # Every valid row of the sessions table is checked against the other tables, but only
+    # the pinned ones are kept: rows with pinned = false are the old timetable, replanned
+    # freely. sessions.csv rows are located among all rows here, among the pinned ones
+    # (Scenario.sessions) by `locate`.
+    session_rows: tuple[tuple[PinnedSession, bool], ...] = items.pop("sessions")
+    session_file, all_session_rows = files.pop("sessions", ("sessions.csv", []))
+    if session_rows:
+        files["sessions"] = (session_file, [n for n, (_, pinned) in
+                                            zip(all_session_rows, session_rows, strict=True)
+                                            if pinned])
+    sessions = tuple(s for s, pinned in session_rows if pinned)
+
+    def where(index: int) -> tuple[str, int | None]:
+        return session_file, all_session_rows[index]
+
     if system != "wgs84":
         items = _convert(items, system)
     crs = str(data.get("crs") or "")
@@ -219,16 +237,19 @@ def load_scenario(folder: str | os.PathLike[str], *,
         problems.extend(_crs_problems(crs))
     name = str(data.get("name") or folder.name)
 
-    if problems:
-        draft = _Draft(name, crs if not _crs_problems(crs) else "EPSG:3857", policy,
-                       items["schools"], items["classes"], items["students"],
-                       items["teachers"], items["towns"], locate)
+    draft = _Draft(name, crs, policy, items["schools"], items["classes"], items["students"],
+                   items["teachers"], items["towns"], locate)
+    pins = session_problems(draft, session_rows, where, extra_ids=bad, unchecked=unusable)
+    if problems or pins:
+        if _crs_problems(crs):
+            draft.crs = "EPSG:3857"
         problems.extend(cross_check(draft, extra_ids=bad, unchecked=unusable))
+        problems.extend(pins)
         raise ScenarioError(problems)
     scenario = Scenario(name=name, crs=crs, policy=policy, schools=items["schools"],
                     classes=items["classes"], students=items["students"],
                     teachers=items["teachers"], towns=items["towns"], roads=roads,
-                    standard=standard, locate=locate, notes=tuple(notes),
+                    sessions=sessions, standard=standard, locate=locate, notes=tuple(notes),
                     source=folder.resolve())
     if roads is not None:
         try:  # a broken road file is found by `validate`, not half-way through a plan

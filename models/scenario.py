@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Mapping
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +19,7 @@ from lrcplan.models.eligibility import EligibilityStandard, default_standard
 from lrcplan.models.entities import (
     Class,
     PinnedSession,
+    Role,
     School,
     SchoolKind,
     Student,
@@ -207,8 +209,104 @@ def cross_check(
     for i, t in enumerate(sc.teachers):
         if t.base not in school_ids:
             add("teachers", i, "base", f"unknown site {t.base!r}")
+    problems.extend(session_problems(sc, [(p, True) for p in sc.sessions],
+                                     lambda i: loc("sessions", i), extra_ids=extra,
+                                     unchecked=unchecked))
 
     problems.extend(_outside_district(sc))
+    return problems
+
+
+def session_problems(
+    sc: Scenario | _Draft,
+    rows: Sequence[tuple[PinnedSession, bool]],
+    where: Callable[[int], tuple[str, int | None]],
+    *,
+    extra_ids: Mapping[str, set[str]] | None = None,
+    unchecked: Collection[str] = (),
+) -> list[Problem]:
+    """Problems of the sessions table's rows, (session, pinned), with the other tables.
+
+    A session is given in a regular school, by one of its resource teachers (listed in
+    the teachers table and based there, or `<school>-RT<n>`, one the school counts without
+    listing, numbered as models/support.py numbers them) or by an itinerant teacher, to
+    known students; a teacher has one session per (school, day, period), and a pinned
+    student one per (day, period). Whether the students are the school's LRC students is
+    only known after planning (the timetable stage drops and reports pins that no longer
+    apply). `where(i)` locates row i; `extra_ids` and `unchecked` as in cross_check.
+    """
+    extra = extra_ids or {}
+    problems: list[Problem] = []
+    schools = {s.id: s for s in sc.schools}
+    teachers = {t.id: t for t in sc.teachers}
+    students = {s.id for s in sc.students} | extra.get("students", set())
+    listed = Counter(t.base for t in sc.teachers if t.role is Role.RESOURCE)
+    school_file = sc.locate("schools", 0)[0]
+    teacher_file = sc.locate("teachers", 0)[0]
+    slots: dict[tuple[str, str, int, str], int] = {}
+    pins: dict[tuple[str, str, int], int] = {}
+
+    def add(i: int, column: str, message: str) -> None:
+        file, row = where(i)
+        problems.append(Problem(file, row, column, message))
+
+    for i, (p, pinned) in enumerate(rows):
+        school = schools.get(p.school_id)
+        if "schools" in unchecked or p.school_id in extra.get("schools", set()):
+            school = None  # unreadable or a bad row: reported already, not checked again
+        elif school is None:
+            add(i, "school_id", f"unknown school {p.school_id!r}")
+        elif school.kind is not SchoolKind.REGULAR:
+            what = "a resource centre" if school.kind is SchoolKind.CENTRE else \
+                "a special school"
+            add(i, "school_id", f"{p.school_id!r} is {what}, not a regular school")
+            school = None
+        t = teachers.get(p.teacher_id)
+        rt = re.fullmatch(re.escape(p.school_id) + r"-RT(\d+)", p.teacher_id, re.ASCII)
+        if "teachers" in unchecked or p.teacher_id in extra.get("teachers", set()):
+            pass
+        elif t is not None and t.role is Role.RESOURCE and t.base != p.school_id:
+            add(i, "teacher_id", f"resource teacher {t.id!r} is based at {t.base!r}, "
+                                 f"not at {p.school_id!r}")
+        elif t is not None and t.role not in (Role.RESOURCE, Role.ITINERANT):
+            add(i, "teacher_id", f"{t.id!r} is a {t.role.value} teacher: a session is "
+                                 "given by a resource or an itinerant teacher")
+        elif t is None and rt is not None and school is not None:
+            first, last = listed[school.id] + 1, school.resource_teachers
+            if not first <= int(rt[1]) <= last:
+                if last == 0:
+                    why = f"{school_file} counts none at {school.id!r} (resource_teachers)"
+                elif first > last:
+                    why = (f"{school_file} counts {last} at {school.id!r}, all listed in "
+                           f"{teacher_file}: name the teacher by id")
+                else:
+                    unlisted = f"{school.id}-RT{first}" + (f"..RT{last}" if last > first
+                                                           else "")
+                    why = (f"{school_file} counts {last} at {school.id!r}, {teacher_file} "
+                           f"lists {first - 1}, so the unlisted are {unlisted}")
+                add(i, "teacher_id", f"no resource teacher {p.teacher_id!r}: {why}")
+        elif t is None and rt is None:
+            add(i, "teacher_id", f"unknown teacher {p.teacher_id!r} (not in {teacher_file}, "
+                                 f"nor {p.school_id}-RT<n>, a resource teacher the school "
+                                 "counts without listing)")
+        if "students" not in unchecked:
+            unknown = [s for s in p.student_ids if s not in students]
+            if unknown:
+                add(i, "student_ids", f"unknown student{'s' if len(unknown) > 1 else ''} "
+                                      f"{', '.join(map(repr, unknown))}")
+        key = (p.school_id, p.day, p.period, p.teacher_id)
+        if key in slots:
+            add(i, "school_id/day/period/teacher_id",
+                f"{p.teacher_id} already has a session at {p.school_id} on {p.day} period "
+                f"{p.period} (row {where(slots[key])[1]})")
+        else:
+            slots[key] = i
+        if pinned:
+            for s in p.student_ids:
+                seen = pins.setdefault((s, p.day, p.period), i)
+                if seen != i:
+                    add(i, "student_ids", f"student {s!r} is already pinned on {p.day} "
+                                          f"period {p.period} (row {where(seen)[1]})")
     return problems
 
 
@@ -253,6 +351,7 @@ class _Draft:
     teachers: tuple[Teacher, ...]
     towns: tuple[Town, ...]
     locate: Locator
+    sessions: tuple[PinnedSession, ...] = ()  # the loader checks the sessions table itself
 
 
 def _outside_district(sc: Scenario | _Draft) -> list[Problem]:

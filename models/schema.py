@@ -20,6 +20,7 @@ from lrcplan.models.entities import (
     Assessment,
     Category,
     Class,
+    PinnedSession,
     Role,
     School,
     SchoolKind,
@@ -155,6 +156,20 @@ def _days(text: str) -> tuple[str, ...]:
     if bad:
         raise ValueError(f"unknown day {bad[0]!r} (expected {', '.join(DAYS)})")
     return days
+
+
+def _day(text: str) -> str:
+    try:
+        days = _days(text)
+    except ValueError:  # named as typed, not cut to three letters
+        raise ValueError(f"unknown day {text!r} (expected {', '.join(DAYS)})") from None
+    if len(days) != 1:
+        raise ValueError(f"expected one day, got {text!r}")
+    return days[0]
+
+
+def _ids(text: str) -> tuple[str, ...]:
+    return tuple(_id(t) for t in _items(text))
 
 
 def _time(text: str) -> str:
@@ -356,8 +371,14 @@ TEACHER_COLUMNS = (
            why="minutes in a day"),
 )
 TOWN_COLUMNS = (Column("name", str),)
+# Support sessions already in a school's timetable (optional table). The period's range
+# is the scenario's school day ([week] periods_per_day), checked by the row parser.
+SESSION_COLUMNS = (
+    Column("school_id", _id), Column("day", _day), Column("period", _int),
+    Column("teacher_id", _id), Column("student_ids", _ids), Column("pinned", _bool),
+)
 COLUMNS = {"schools": SCHOOL_COLUMNS, "classes": CLASS_COLUMNS, "students": STUDENT_COLUMNS,
-           "teachers": TEACHER_COLUMNS, "towns": TOWN_COLUMNS}
+           "teachers": TEACHER_COLUMNS, "towns": TOWN_COLUMNS, "sessions": SESSION_COLUMNS}
 
 
 # ---------------------------------------------------------------- rows to entities
@@ -537,6 +558,40 @@ def _parse_towns(t: RawTable, policy: Policy, problems: list[Problem], bad: set[
     return out
 
 
+def _parse_sessions(t: RawTable, policy: Policy, problems: list[Problem], bad: set[str]
+                    ) -> list[tuple[int, tuple[PinnedSession, bool]]]:
+    """Every valid row as (session, pinned): the loader checks all of them against the
+    other tables and keeps the pinned ones only."""
+    out: list[tuple[int, tuple[PinnedSession, bool]]] = []
+    week, ppd = policy.school_days, policy.periods_per_day
+    for i in range(len(t.rows)):
+        v = _row_values(t, i, SESSION_COLUMNS, problems)
+        if v is None:
+            continue
+        n, ok = t.row_numbers[i], True
+        if v["day"] not in week:
+            problems.append(Problem(t.file, n, "day", f"{v['day']} is not a school day (the "
+                                                      f"week is {', '.join(week)})"))
+            ok = False
+        if not 1 <= v["period"] <= ppd:
+            problems.append(Problem(t.file, n, "period", f"period {v['period']} is not in "
+                                    f"1..{ppd} (the periods of a school day)"))
+            ok = False
+        ids = v["student_ids"]
+        if not ids:
+            problems.append(Problem(t.file, n, "student_ids", "no student listed"))
+            ok = False
+        twice = sorted({s for s in ids if ids.count(s) > 1})
+        if twice:
+            problems.append(Problem(t.file, n, "student_ids",
+                                    f"{', '.join(twice)} listed twice in one session"))
+            ok = False
+        if ok:
+            out.append((i, (PinnedSession(v["school_id"], v["day"], v["period"],
+                                          v["teacher_id"], ids), v["pinned"])))
+    return out
+
+
 PARSERS: dict[str, Callable[[RawTable, Policy, list[Problem], set[str]], Rows]] = {
     "schools": _parse_schools, "classes": _parse_classes, "students": _parse_students,
-    "teachers": _parse_teachers, "towns": _parse_towns}
+    "teachers": _parse_teachers, "towns": _parse_towns, "sessions": _parse_sessions}

@@ -14,7 +14,13 @@ from shapely.geometry import mapping
 
 from lrcplan.models.eligibility import default_standard
 from lrcplan.models.entities import ASSESSMENT_FIELDS, format_periods
-from lrcplan.models.schema import CLASS_COLUMNS, SCHOOL_COLUMNS, STUDENT_COLUMNS, TEACHER_COLUMNS
+from lrcplan.models.schema import (
+    CLASS_COLUMNS,
+    SCHOOL_COLUMNS,
+    SESSION_COLUMNS,
+    STUDENT_COLUMNS,
+    TEACHER_COLUMNS,
+)
 
 if TYPE_CHECKING:
     from lrcplan.models.scenario import Scenario
@@ -82,6 +88,10 @@ def write_scenario(sc: Scenario, folder: Path, *, extra: dict[str, Any] | None =
     _write_csv(folder / "teachers.csv", [c.name for c in TEACHER_COLUMNS],
                ((t.id, t.role, t.base, t.skills, ";".join(t.days), t.start, t.end,
                  t.max_minutes_per_day) for t in sc.teachers))
+    if sc.sessions:  # the pinned sessions only: a scenario keeps no others
+        _write_csv(folder / "sessions.csv", [c.name for c in SESSION_COLUMNS],
+                   ((p.school_id, p.day, p.period, p.teacher_id, ";".join(p.student_ids), True)
+                    for p in sc.sessions))
     if sc.towns:
         fc = {"type": "FeatureCollection",
               "features": [{"type": "Feature", "properties": {"name": t.name},

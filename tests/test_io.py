@@ -38,10 +38,19 @@ def test_tiny_loads_with_expected_content() -> None:
     assert {t.name for t in sc.towns} == {"West", "East"}
 
 
-def test_round_trip_is_equal(tmp_path: Path) -> None:
+def test_round_trip_is_equal(tiny_dir: Path, tmp_path: Path) -> None:
     sc = load_scenario(DATA / "tiny")
     again = load_scenario(save_scenario(sc, tmp_path / "copy"))
     assert again == sc
+    assert not (tmp_path / "copy" / "sessions.csv").exists()
+    # With a sessions table: the pinned sessions are written and read back.
+    (tiny_dir / "sessions.csv").write_text(
+        "school_id,day,period,teacher_id,student_ids,pinned\n"
+        "B,Mon,3,B-RT1,S2;S4,true\nA,Tue,4,T1,S1,false\nA,Wed,2,T1,S3;S1,yes\n")
+    sc = load_scenario(tiny_dir)
+    assert len(sc.sessions) == 2
+    again = load_scenario(save_scenario(sc, tmp_path / "with-sessions"))
+    assert again == sc and again.sessions == sc.sessions
 
 
 @pytest.mark.parametrize(
