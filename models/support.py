@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from lrcplan.models.entities import PinnedSession, Role, SchoolKind, Student
+from lrcplan.models.entities import DAYS, PinnedSession, Role, SchoolKind, Student
 from lrcplan.models.policy import parse_hhmm
 from lrcplan.models.routes import RoutesResult
 from lrcplan.models.scenario import Scenario
@@ -79,20 +79,22 @@ def _itinerant_slots(sc: Scenario, routes: RoutesResult | None) -> dict[tuple[st
     """(school, teacher) -> slots the itinerant teacher spends at the school every week."""
     if routes is None:
         return {}
-    weekly: dict[tuple[str, str, str], list[set[Slot]]] = defaultdict(list)
+    # (school, teacher, day) -> week -> the slots of that week's visits there
+    weekly: dict[tuple[str, str, str], dict[int, set[Slot]]] = defaultdict(
+        lambda: defaultdict(set))
     for stops in routes.days.values():
         for s in stops:
             if s.kind == ITINERANT and s.site_id in sc.school_by_id:
-                weekly[(s.site_id, s.teacher_id, s.day)].append(
-                    _slots_within(sc, (s.day,), s.start, s.end))
+                weekly[(s.site_id, s.teacher_id, s.day)][s.week] |= _slots_within(
+                    sc, (s.day,), s.start, s.end)
     out: dict[tuple[str, str], set[Slot]] = defaultdict(set)
-    for (school, tid, _), per_week in weekly.items():
-        if len(per_week) >= routes.weeks:  # there every week, not every second one
-            out[(school, tid)] |= set.intersection(*per_week)
+    for (school, tid, _), weeks in weekly.items():
+        if len(weeks) >= routes.weeks:  # there every week, not every second one
+            out[(school, tid)] |= set.intersection(*weeks.values())
     return out
 
 
-def school_weeks(sc: Scenario, seats: Iterable[tuple[str, str, int, int]],
+def school_weeks(sc: Scenario, seats: Iterable[tuple[str, str, int, int | None]],
                  routes: RoutesResult | None) -> list[SchoolWeek]:
     """Every regular school's support week, from the LRC seats (student, school, grade,
     class index) and the routes (None: no itinerant teacher gives sessions)."""
@@ -113,9 +115,11 @@ def school_weeks(sc: Scenario, seats: Iterable[tuple[str, str, int, int]],
         core = {}
         for sid, grade, index in rows:
             mask = masks.get((school_id, grade, index), 0)
-            core[sid] = frozenset((b // ppd, b % ppd + 1) for b in range(len(pol.school_days)
-                                                                        * ppd)
-                                  if mask >> b & 1)
+            # Mask bits count days from Monday (entities.parse_periods); slots count the
+            # school week's days.
+            core[sid] = frozenset((pol.school_days.index(DAYS[b // ppd]), b % ppd + 1)
+                                  for b in range(len(DAYS) * ppd)
+                                  if mask >> b & 1 and DAYS[b // ppd] in pol.school_days)
         teachers: dict[str, frozenset[Slot]] = {}
         listed = sorted((t for t in sc.teachers if t.role is Role.RESOURCE
                          and t.base == school_id), key=lambda t: t.id)
@@ -158,4 +162,44 @@ def pin_problem(sc: Scenario, w: SchoolWeek, pin: PinnedSession) -> str:
     if len(pin.student_ids) > pol.support_group_max or \
             len({w.category[s] for s in pin.student_ids}) > 1:
         return "the group is too large or mixes needs"
+    return ""
+
+
+def kept_pins(sc: Scenario, w: SchoolWeek, pins: Iterable[PinnedSession]
+              ) -> tuple[list[PinnedSession], list[tuple[PinnedSession, str]]]:
+    """The school's pins the plan keeps, and the others with why: in input order, a pin
+    is kept when it applies (`pin_problem`) and fits with the pins kept before it (a
+    student or teacher once a slot, one a day, the teachers' daily maximum, the room)."""
+    kept: list[PinnedSession] = []
+    dropped: list[tuple[PinnedSession, str]] = []
+    for pin in pins:
+        why = pin_problem(sc, w, pin) or _clash(sc, w, pin, kept)
+        if why:
+            dropped.append((pin, why))
+        else:
+            kept.append(pin)
+    return kept, dropped
+
+
+def _clash(sc: Scenario, w: SchoolWeek, pin: PinnedSession, kept: list[PinnedSession]
+           ) -> str:
+    pol = sc.policy
+    same = [k for k in kept if (k.day, k.period) == (pin.day, pin.period)]
+    if any(k.teacher_id == pin.teacher_id for k in same):
+        return f"{pin.teacher_id} is pinned to another session then"
+    both = {s for k in same for s in k.student_ids} & set(pin.student_ids)
+    if both:
+        return f"{', '.join(sorted(both))} pinned to another session then"
+    if pol.support_one_per_day:
+        twice = {s for k in kept if k.day == pin.day for s in k.student_ids} & \
+            set(pin.student_ids)
+        if twice:
+            return f"{', '.join(sorted(twice))} already has a pinned session that day"
+    if pin.teacher_id not in w.itinerant and sum(
+            k.teacher_id == pin.teacher_id and k.day == pin.day for k in kept
+    ) >= pol.resource_teacher_max_periods:
+        return f"{pin.teacher_id} already gives its daily maximum in pinned sessions"
+    if len(same) + 1 > w.room_sessions or \
+            sum(len(k.student_ids) for k in same) + len(pin.student_ids) > w.room_capacity:
+        return f"{w.room} is full with pinned sessions then"
     return ""

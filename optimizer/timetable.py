@@ -35,7 +35,7 @@ from lrcplan.models.plan import StageSummary, Status
 from lrcplan.models.policy import Policy
 from lrcplan.models.routes import RoutesResult
 from lrcplan.models.scenario import Scenario
-from lrcplan.models.support import SchoolWeek, Slot, pin_problem, school_weeks
+from lrcplan.models.support import SchoolWeek, Slot, kept_pins, school_weeks
 from lrcplan.models.timetable import Penalty, Session, Support, TimetableOptions, \
     TimetableResult
 from lrcplan.optimizer.timetable_explain import explain_unserved
@@ -258,17 +258,15 @@ class SchoolSolve:
 
 def solve_school(w: SchoolWeek, pol: Policy, pins: list[PinnedSession], budget_s: float
                  ) -> SchoolSolve:
-    """CP-SAT on one school's week (pins kept; if they cannot all be kept, none)."""
+    """CP-SAT on one school's week, the pins (consistent: models/support.kept_pins) kept."""
     t0 = time.perf_counter()
-    for keep in (pins, []):
-        sm = build(w, pol, keep)
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1  # with a deterministic limit: the same plan
-        solver.parameters.max_deterministic_time = budget_s
-        solver.parameters.max_time_in_seconds = 10 * budget_s + 5  # a slow machine
-        status = solver.solve(sm.m)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            break
+    keep = pins
+    sm = build(w, pol, keep)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1  # with a deterministic limit: the same plan
+    solver.parameters.max_deterministic_time = budget_s
+    solver.parameters.max_time_in_seconds = 10 * budget_s + 5  # a slow machine
+    status = solver.solve(sm.m)
     pinned = {(s, p.teacher_id, (pol.school_days.index(p.day), p.period))
               for p in keep for s in p.student_ids}
     groups: dict[tuple[str, Slot], list[str]] = defaultdict(list)
@@ -307,9 +305,8 @@ def solve_timetable(sc: Scenario, enrolment: EnrolmentResult, routes: RoutesResu
     seconds: list[tuple[str, float]] = []
     optimal, dropped = 0, []
     for w in weeks:
-        pins = [p for p in sc.sessions if p.school_id == w.school_id]
-        kept = [p for p in pins if not pin_problem(sc, w, p)]
-        dropped += [(p, pin_problem(sc, w, p)) for p in pins if pin_problem(sc, w, p)]
+        kept, gone = kept_pins(sc, w, [p for p in sc.sessions if p.school_id == w.school_id])
+        dropped += gone
         budget = max(MIN_SCHOOL_BUDGET_S, 0.8 * opt.time_limit_s * len(w.students) / total)
         got = solve_school(w, pol, kept, budget)
         optimal += got.status == cp_model.OPTIMAL

@@ -17,7 +17,7 @@ from lrcplan.models.entities import PinnedSession, SchoolKind
 from lrcplan.models.plan import Plan, Violation
 from lrcplan.models.routes import RoutesResult
 from lrcplan.models.scenario import Scenario
-from lrcplan.models.support import SchoolWeek, Slot, group_key, pin_problem, school_weeks
+from lrcplan.models.support import SchoolWeek, Slot, group_key, kept_pins, school_weeks
 from lrcplan.models.timetable import Session, TimetableResult
 
 
@@ -265,8 +265,9 @@ def _keeps(s: Session, pin: PinnedSession) -> bool:
 
 
 def check_pinned(sc: Scenario, plan: Plan) -> Iterable[Violation]:
-    """Hard: every pinned session that still fits the school's week (models/support.py
-    pin_problem) is kept, marked pinned; a session marked pinned is one of the input's."""
+    """Hard: every pinned session that still fits the school's week and the pins before
+    it (models/support.py kept_pins) is kept, marked pinned; a session marked pinned is
+    one of the input's."""
     wk = _weeks(sc, plan)
     # Sessions and pins by (school, day, period, teacher): a district has thousands.
     at: dict[tuple[str, str, int, str], list[Session]] = defaultdict(list)
@@ -275,10 +276,10 @@ def check_pinned(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     pins: dict[tuple[str, str, int, str], list[PinnedSession]] = defaultdict(list)
     for pin in sc.sessions:
         pins[(pin.school_id, pin.day, pin.period, pin.teacher_id)].append(pin)
-    for pin in sc.sessions:
-        w = wk.by_school.get(pin.school_id)
-        if w is None or pin_problem(sc, w, pin):
-            continue  # no longer applies: the planner may drop it
+    applies = []
+    for school_id, w in sorted(wk.by_school.items()):
+        applies += kept_pins(sc, w, [p for p in sc.sessions if p.school_id == school_id])[0]
+    for pin in applies:  # the others no longer apply, or clash with earlier pins
         key = (pin.school_id, pin.day, pin.period, pin.teacher_id)
         if not any(s.pinned and _keeps(s, pin) for s in at.get(key, ())):
             yield _v("pinned", f"{pin.school_id} {pin.day} period {pin.period} "
