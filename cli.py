@@ -167,6 +167,35 @@ def cmd_routes(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timetable(args: argparse.Namespace) -> int:
+    """Print one school's support week: a plan folder read back, or a scenario planned."""
+    from lrcplan.maps.timetable import school_week_text
+    from lrcplan.models.io import load_scenario
+    from lrcplan.optimizer.pipeline import load_plan, run_plan
+    from lrcplan.optimizer.stages import STAGES
+
+    if (args.path / "plan.json").is_file():
+        sc = load_scenario(args.scenario or _recorded_scenario(args.path))
+        plan = load_plan(args.path, sc)
+    else:  # a scenario folder: plan it with every stage (nothing is written)
+        if args.path.is_dir() and not (args.path / "scenario.toml").is_file():
+            raise InputError(f"{args.path}: neither a plan folder (no plan.json) nor a "
+                             "scenario folder (no scenario.toml)")
+        if args.time_limit is not None and not args.time_limit > 0:
+            raise InputError(f"--time-limit must be positive, got {args.time_limit}")
+        step = _progress(2, "plan")
+        sc = load_scenario(args.path)
+        step("loaded")
+        plan = run_plan(sc, {s.name: s.options(args, args.time_limit) for s in STAGES},
+                        stages=STAGES)
+        step("solved and checked")
+        if plan.violations:
+            print(f"warning: the plan breaks {len(plan.violations)} hard rule(s); "
+                  f"`lrcplan plan` lists them", file=sys.stderr)
+    print(school_week_text(plan, sc, args.school))
+    return 0
+
+
 def cmd_bench_vrptw(args: argparse.Namespace) -> int:
     """Solve VRPTW benchmark files with lrcplan's engine; exit 1 if any is infeasible."""
     import json
@@ -255,6 +284,23 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scenario", type=Path, default=None,
                    help="scenario folder (default: the one recorded in plan.json)")
     r.set_defaults(func=cmd_routes)
+
+    t = sub.add_parser("timetable", help="print one school's weekly support timetable",
+                       description="The school's support sessions as a grid (days across, "
+                                   "periods down; each cell the teacher and the students), "
+                                   "then its unserved students and why. PATH is a plan "
+                                   "folder, or a scenario folder to plan first (nothing is "
+                                   "written).")
+    t.add_argument("path", type=Path, metavar="PATH",
+                   help="plan folder written by `lrcplan plan`, or a scenario folder")
+    t.add_argument("--school", required=True, metavar="ID", help="the school's id")
+    t.add_argument("--scenario", type=Path, default=None,
+                   help="scenario folder of a plan folder (default: the one recorded in "
+                        "plan.json)")
+    t.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="time limit of each stage in seconds when PATH is a scenario folder "
+                        "(default: each stage's own)")
+    t.set_defaults(func=cmd_timetable)
 
     c = sub.add_parser("check", help="re-check a written plan; exit 1 on any violation",
                        description="Re-verify every hard rule from the plan files alone.")

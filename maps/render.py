@@ -16,13 +16,16 @@ from lrcplan.models.scenario import Scenario
 
 
 def write_layers(plan: Plan, sc: Scenario, folder: Path) -> list[Path]:
-    """Every layer as `<layer>.geojson` plus all of them in `plan.gpkg`; itineraries."""
+    """Every layer as `<layer>.geojson` plus all of them in `plan.gpkg`; itineraries; the
+    timetable workbook (`timetables.xlsx`, when the plan has a timetable)."""
     from lrcplan.maps.itinerary import write_itineraries
+    from lrcplan.maps.workbook import write_workbook
 
     layers = build_layers(sc, plan, include_empty=True)
     paths = write_geojson(layers, folder)
     return [*paths, write_geopackage([lay for lay in layers if len(lay.frame)],
-                                     folder / "plan.gpkg"), *write_itineraries(plan, sc, folder)]
+                                     folder / "plan.gpkg"), *write_itineraries(plan, sc, folder),
+            *write_workbook(plan, sc, folder)]
 
 
 def write_maps(plan: Plan, sc: Scenario, folder: Path, *, lang: str = "en",

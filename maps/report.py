@@ -66,13 +66,22 @@ h2 .count { color: var(--muted); font-weight: normal; }
 .chart svg { width: 100%; height: auto; display: block; }
 .map img { width: 100%; height: auto; border: 1px solid var(--line); display: block; }
 .none { color: var(--muted); font-style: italic; }
+.tt-grid { table-layout: fixed; font-size: 12.5px; }
+.tt-grid th, .tt-grid td { border: 1px solid var(--line); padding: 3px 5px; }
+.tt-grid th.per { width: 92px; white-space: nowrap; font-weight: 600; }
+.tt-grid .sess + .sess { border-top: 1px dotted var(--line); margin-top: 2px; }
+.tt-grid .pin { font-style: italic; }
+.tt-school { margin: 0 0 18px; }
+.tt-unserved h3 { margin: 16px 0 4px; }
+.tt-unserved table { table-layout: fixed; }
+.tt-unserved th:nth-child(1) { width: 130px; } .tt-unserved th:nth-child(2) { width: 150px; }
 footer { margin-top: 36px; padding-top: 10px; border-top: 1px solid var(--line);
   color: var(--muted); font-size: 13px; }
 @page { size: A4; margin: 14mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 12px; }
   h2 { break-after: avoid; }
-  .chart, .map, .verdict, tr { break-inside: avoid; }
+  .chart, .map, .verdict, tr, .tt-school { break-inside: avoid; }
   tbody tr:nth-child(even) { background: #f3f5f6; -webkit-print-color-adjust: exact;
     print-color-adjust: exact; }
 }
@@ -277,8 +286,9 @@ _SECTIONS: list[tuple[str, str, Section]] = []
 def section(stage: str, *, after_map: bool = True) -> Callable[[Section], Section]:
     """Register a report section of a stage: fn(plan, sc, layers, lang) -> (title, html).
 
-    Sections appear, in registration order, for the stages that ran; `after_map=False`
-    puts a section before the map (charts), otherwise after it (lists to act on).
+    Sections appear for the stages that ran, in pipeline order and, within a stage, in
+    registration order; `after_map=False` puts a section before the map (charts),
+    otherwise after it (lists to act on).
     """
 
     def wrap(fn: Section) -> Section:
@@ -290,9 +300,11 @@ def section(stage: str, *, after_map: bool = True) -> Callable[[Section], Sectio
 
 def _sections(plan: Plan, sc: Scenario, layers: list[Layer], lang: str, where: str
               ) -> list[str]:
-    ran = {r.stage for r in plan.results}
+    # Stages in pipeline order, each stage's sections in registration order: the page
+    # does not depend on which stage's module happened to be imported first.
+    ran = {r.stage: i for i, r in enumerate(plan.results)}
     out = []
-    for stage, place, fn in _SECTIONS:
+    for stage, place, fn in sorted(_SECTIONS, key=lambda s: ran.get(s[0], len(ran))):
         if stage in ran and place == where:
             title, body = fn(plan, sc, layers, lang)
             out += [f"<h2>{title}</h2>", body]
