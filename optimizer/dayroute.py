@@ -18,6 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 EXACT_MAX = 10
+# Labels extended by every call so far: a measure of routing work that does not depend on
+# the machine (the weekly search budgets its work with it).
+EXTENDED = [0]
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ def _exact(visits: Sequence[DayVisit], travel: Sequence[Sequence[float]], rules:
 def _visit(lab: Label, place: int, i: int, v: DayVisit, cost: list[list[float]],
            legs: list[list[int]], rules: DayRules) -> Label | None:
     """The label after going from `place` to visit i, or None if that breaks a rule."""
+    EXTENDED[0] += 1
     road, clock, depart, events = lab
     arrive = clock + legs[place][i + 1]
     begin = max(arrive, v.window[0])
@@ -128,6 +132,7 @@ def _visit(lab: Label, place: int, i: int, v: DayVisit, cost: list[list[float]],
 
 def _lunch(lab: Label, rules: DayRules) -> Label | None:
     """The label after a lunch stop where the teacher is (only once on the road)."""
+    EXTENDED[0] += 1
     road, clock, depart, events = lab
     if not events:
         return None

@@ -24,7 +24,8 @@ from ortools.sat.python import cp_model
 
 from lrcplan.models.entities import Teacher
 from lrcplan.models.visits import Horizon, Stream
-from lrcplan.optimizer.dayroute import EXACT_MAX, DayRoute, DayRules, DayVisit, route_day
+from lrcplan.optimizer import dayroute
+from lrcplan.optimizer.dayroute import DayRoute, DayRules, DayVisit, route_day
 
 BIG = 1_000_000  # a served visit outweighs any travel (minutes) a plan can have
 MAX_PASSES = 50  # the search stops earlier, when a whole pass improves nothing
@@ -38,14 +39,15 @@ REACH_FACTOR = 1.6
 PATTERN_VARIABLES_MAX = 40_000
 RUIN_ROUNDS_PER_STREAM = 20  # ruin-and-recreate rounds after the local optimum
 PATTERN_SHARE = 0.25  # of the time limit, for CP-SAT's patterns (deterministic units)
-# Work the search may do per second of its time limit (`_Router.work`, about microseconds:
-# `_routing_work` per teacher-day routed afresh, 1 per 4 teacher-days of a plan copied).
-# Measured on the 2-core development machine, per second of search: 470,000 on xiaoshan
-# (other bookkeeping grows with its 390 teacher-days), 750,000 on R201-week, 1,000,000 on
-# C201- and R101-week, 1,430,000 on C101-week. Well below all of them, the work, not the clock,
-# ends the search, so the plan does not depend on the machine's speed or load (the
-# deadline stays as a safety net, and the result says when it acted).
-WORK_PER_SECOND = 350_000
+# Work the search may do per second of its time limit (`_Router.work`: the labels the day
+# router extends, dayroute.EXTENDED, and per move tried MOVE_WORK plus one per 16
+# teacher-days, for copying and scoring the plan). Measured on the 2-core development
+# machine, per second of search: 570,000 on C201-week (long days), 660,000 on R101-week,
+# 670,000 on xiaoshan, 770,000 on R201-week, 890,000 on C101-week. Below all of them, the
+# work, not the clock, ends the search, so the plan does not depend on the machine's speed
+# or load (the deadline stays as a safety net, and the result says when it acted).
+WORK_PER_SECOND = 450_000
+MOVE_WORK = 5
 
 
 @dataclass
@@ -188,8 +190,9 @@ class _Router:
             order = sorted(streams)
             visits = [DayVisit(k + 1, self.p.streams[i].minutes, self.p.streams[i].window)
                       for k, i in enumerate(order)]
+            before = dayroute.EXTENDED[0]
             r = route_day(visits, _day_matrix(self.p, j, order), self.p.rules[j])
-            self.work += _routing_work(len(order))
+            self.work += dayroute.EXTENDED[0] - before
             # Event.visit indexes `order`: map it back to stream numbers.
             self.memo[key] = None if r is None else _relabel(r, order)
         return self.memo[key]
@@ -213,13 +216,6 @@ class Budget:
         if time.perf_counter() > self.deadline:
             self.wall = True
         return self.wall
-
-
-def _routing_work(visits: int) -> int:
-    """Work of routing a day of this many visits, about microseconds on the development
-    machine (measured: the exact programme 0.1 ms at 4 visits, 1.3-2.5 at 8, 6-12 at 10;
-    insertion above 10 visits 1.2-7 ms at 11-21)."""
-    return 6 * 2 ** visits if visits <= EXACT_MAX else 10 * visits ** 2
 
 
 def _relabel(r: DayRoute, order: list[int]) -> DayRoute:
@@ -311,19 +307,20 @@ def _try(p: WeekProblem, router: _Router, plan: WeekPlan, i: int, j: int, days: 
 def _try_moves(router: _Router, plan: WeekPlan, moves: list[tuple[int, int, list[int]]]
                ) -> WeekPlan | None:
     """The plan with each stream moved to its (teacher, days), if every touched day routes."""
-    members = {k: list(v) for k, v in plan.members.items()}
+    # Shallow copies: a touched day gets a new list, the plan's lists are never changed.
+    members = dict(plan.members)
     routes = dict(plan.routes)
-    router.work += len(members) // 4  # copying the plan is work too: on large weeks the most
+    router.work += MOVE_WORK + len(members) // 16  # copying and scoring the plan
     touched = set()
     for i, _, _ in moves:
         if i in plan.assign:
             oj, ohs = plan.assign[i]
             for h in ohs:
-                members[(oj, h)].remove(i)
+                members[(oj, h)] = [m for m in members[(oj, h)] if m != i]
                 touched.add((oj, h))
     for i, j, days in moves:
         for h in days:
-            members.setdefault((j, h), []).append(i)
+            members[(j, h)] = [*members.get((j, h), []), i]
             touched.add((j, h))
     for key in sorted(touched):
         if not members[key]:
@@ -551,8 +548,8 @@ def solve_week(p: WeekProblem, time_limit_s: float, seed: int,
     assign = _patterns(p, PATTERN_SHARE * time_limit_s, seed, end)
     router = _Router(p)
     # CP-SAT's deterministic units took up to twice their number in seconds here: the
-    # search gets what is left after that.
-    budget = Budget(router, (1 - 2 * PATTERN_SHARE) * time_limit_s, end)
+    # search gets what is left after that, less a tenth for building and writing.
+    budget = Budget(router, (0.9 - 2 * PATTERN_SHARE) * time_limit_s, end)
     plan = _route_all(p, router, assign)
     plan = _construct(p, router, plan, budget)
     plan, _ = _improve(p, router, plan, seed, budget)
