@@ -31,9 +31,11 @@ from lrcplan.models.plan import Plan, StageOptions, StageResult, Violation
 from lrcplan.models.routes import ROUTES_FILES, RoutesOptions, RoutesResult
 from lrcplan.models.scenario import Scenario
 from lrcplan.models.tables import StageFiles
+from lrcplan.models.timetable import TIMETABLE_FILES, TimetableOptions, TimetableResult
 from lrcplan.optimizer.check import enrolment as check_enrolment
 from lrcplan.optimizer.check import placement as check_placement
 from lrcplan.optimizer.check import routes as check_routes
+from lrcplan.optimizer.check import timetable as check_timetable
 
 Earlier = Sequence[StageResult]
 Solver = Callable[[Scenario, Earlier, Any], StageResult]
@@ -129,5 +131,19 @@ ROUTES = Stage("routes", ("placement", "enrolment"), _solve_routes, check_routes
                maps="lrcplan.maps.routes")
 
 
-STAGES: tuple[Stage, ...] = (PLACEMENT, ENROLMENT, ROUTES)
+# ------------------------------------------------------------------ timetable
+def _solve_timetable(sc: Scenario, earlier: Earlier, opt: TimetableOptions
+                     ) -> TimetableResult:
+    from lrcplan.optimizer.timetable import solve_timetable
+
+    return solve_timetable(sc, earlier_result(earlier, EnrolmentResult),
+                           earlier_result(earlier, RoutesResult), opt)
+
+
+TIMETABLE = Stage("timetable", ("placement", "enrolment", "routes"), _solve_timetable,
+                  check_timetable.RULES, TIMETABLE_FILES, TimetableOptions,
+                  maps="lrcplan.maps.timetable")
+
+
+STAGES: tuple[Stage, ...] = (PLACEMENT, ENROLMENT, ROUTES, TIMETABLE)
 STAGE_FILES: tuple[StageFiles[Any], ...] = tuple(s.files for s in STAGES)
