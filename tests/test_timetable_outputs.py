@@ -1,16 +1,10 @@
-"""Timetable outputs: report sections, timetables.xlsx and `lrcplan timetable`.
-
-Until the timetable stage is registered in optimizer/stages.py, the module registers an
-equivalent stage for its own tests (restored afterwards); once it is registered, the
-registered one is used as is.
-"""
+"""Timetable outputs: report sections, timetables.xlsx and `lrcplan timetable`."""
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,16 +12,13 @@ from conftest import ROOT
 
 from lrcplan.cli import main
 from lrcplan.maps.render import save_plan
-from lrcplan.models.enrolment import EnrolmentResult
 from lrcplan.models.io import load_scenario
 from lrcplan.models.plan import Plan
-from lrcplan.models.routes import RoutesOptions, RoutesResult
+from lrcplan.models.routes import RoutesOptions
 from lrcplan.models.scenario import Scenario
 from lrcplan.models.timetable import (
-    TIMETABLE_FILES,
     Session,
     Support,
-    TimetableOptions,
     TimetableResult,
 )
 
@@ -37,36 +28,13 @@ NAME = "Student Name"
 
 
 # ------------------------------------------------------------------ fixtures
-def _timetable_stage() -> object:
-    from lrcplan.optimizer.check import timetable as check_timetable
-    from lrcplan.optimizer.stages import Stage, earlier_result
-
-    def solve(sc: Scenario, earlier: object, opt: TimetableOptions) -> TimetableResult:
-        from lrcplan.optimizer.timetable import solve_timetable
-
-        return solve_timetable(sc, earlier_result(earlier, EnrolmentResult),
-                               earlier_result(earlier, RoutesResult), opt)
-
-    return Stage("timetable", ("enrolment", "routes"), solve, check_timetable.RULES,
-                 TIMETABLE_FILES, TimetableOptions, maps="lrcplan.maps.timetable")
-
-
 @pytest.fixture(scope="module")
-def stages() -> Iterator[tuple[object, ...]]:
-    """The registered stages, with a timetable stage after routes."""
-    from lrcplan.optimizer import pipeline
-    from lrcplan.optimizer import stages as registry
+def stages() -> tuple[object, ...]:
+    """The registered stages (the timetable runs after routes)."""
+    from lrcplan.optimizer.stages import STAGES
 
-    if any(s.name == "timetable" for s in registry.STAGES):
-        yield registry.STAGES
-        return
-    with pytest.MonkeyPatch.context() as mp:
-        staged = (*registry.STAGES, _timetable_stage())
-        files = tuple(s.files for s in staged)
-        for module in (registry, pipeline):
-            mp.setattr(module, "STAGES", staged)
-            mp.setattr(module, "STAGE_FILES", files)
-        yield staged
+    assert [s.name for s in STAGES][-2:] == ["routes", "timetable"]
+    return STAGES
 
 
 @pytest.fixture(scope="module")
