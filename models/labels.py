@@ -79,7 +79,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     # timetable figures
     "stage_timetable": ("support timetable", "个别辅导课表"),
     "support_students": ("LRC students entitled to support", "应享个别辅导的随班就读学生"),
-    "support_served": ("entitlement met (3+ periods a week)", "已满足每周课时"),
+    "support_served": ("weekly entitlement met", "已满足每周课时"),
     "support_coverage": ("coverage", "覆盖率"),
     "support_unserved": ("entitlement not met", "未满足每周课时"),
     "support_sessions": ("support sessions a week", "每周个别辅导节数"),

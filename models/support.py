@@ -24,9 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lrcplan.models.entities import DAYS, PinnedSession, Role, SchoolKind, Student
-from lrcplan.models.policy import parse_hhmm
+from lrcplan.models.policy import Policy, parse_hhmm
 from lrcplan.models.routes import RoutesResult
 from lrcplan.models.scenario import Scenario
+from lrcplan.models.timetable import SOFT, Penalty, Session
 from lrcplan.models.visits import ITINERANT, categories_of
 
 Slot = tuple[int, int]  # (day index in Policy.school_days, period 1-based)
@@ -203,3 +204,39 @@ def _clash(sc: Scenario, w: SchoolWeek, pin: PinnedSession, kept: list[PinnedSes
             sum(len(k.student_ids) for k in same) + len(pin.student_ids) > w.room_capacity:
         return f"{w.room} is full with pinned sessions then"
     return ""
+
+
+# Soft constraints' weights (assumptions, in points; a core clash, when soft, costs
+# Policy.support_core_clash_penalty): what the timetable solver minimises and
+# penalties.csv reports.
+EDGE_PERIOD = 2  # a student's session in the first or last period of the day
+CONSECUTIVE = 1  # a student's sessions on two consecutive school days
+TEACHER_GAP = 1  # an idle stretch between two sessions of a teacher's day
+
+
+def soft_costs(pol: Policy, w: SchoolWeek, sessions: Iterable[Session]) -> list[Penalty]:
+    """What each soft constraint costs in a school's sessions, and whom it hits."""
+    days, last = pol.school_days, pol.periods_per_day
+    hits: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    on: dict[str, set[int]] = defaultdict(set)
+    busy: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for s in sessions:
+        if s.day not in days:
+            continue
+        d = days.index(s.day)
+        busy[(s.teacher_id, d)].add(s.period)
+        for sid in s.student_ids:
+            on[sid].add(d)
+            if s.period in (1, last):
+                hits["edge_period"].append((EDGE_PERIOD, sid))
+            if not pol.support_core_hard and (d, s.period) in w.core.get(sid, ()):
+                hits["core_clash"].append((pol.support_core_clash_penalty, sid))
+    for sid, ds in sorted(on.items()):
+        hits["consecutive_days"] += [(CONSECUTIVE, sid) for d in ds if d + 1 in ds]
+    for _, ps in sorted(busy.items()):
+        order = sorted(ps)
+        hits["teacher_gap"] += [(TEACHER_GAP, "") for a, b in zip(order, order[1:],
+                                                                   strict=False) if b > a + 1]
+    return [Penalty(w.school_id, name, len(hits[name]), sum(c for c, _ in hits[name]),
+                    tuple(sorted({s for _, s in hits[name] if s})))
+            for name in SOFT if hits[name]]

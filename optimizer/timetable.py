@@ -35,18 +35,23 @@ from lrcplan.models.plan import StageSummary, Status
 from lrcplan.models.policy import Policy
 from lrcplan.models.routes import RoutesResult
 from lrcplan.models.scenario import Scenario
-from lrcplan.models.support import SchoolWeek, Slot, kept_pins, school_weeks
-from lrcplan.models.timetable import Penalty, Session, Support, TimetableOptions, \
-    TimetableResult
+from lrcplan.models.support import (
+    CONSECUTIVE,
+    EDGE_PERIOD,
+    TEACHER_GAP,
+    SchoolWeek,
+    Slot,
+    kept_pins,
+    school_weeks,
+    soft_costs,
+)
+from lrcplan.models.timetable import Penalty, Session, Support, TimetableOptions, TimetableResult
 from lrcplan.optimizer.timetable_explain import explain_unserved
 
 # Objective weights: a student served outweighs every session and soft cost of a school;
-# a session outweighs every soft cost. Soft weights: assumptions, in "points".
+# a session outweighs every soft cost. Soft weights: models/support.py.
 SERVED = 10**9  # more than SESSION times every session a school can have
 SESSION = 10**6  # more than every soft cost a school can have
-EDGE_PERIOD = 2  # a session in the student's first or last period of the day
-CONSECUTIVE = 1  # sessions on two consecutive school days
-TEACHER_GAP = 1  # an idle stretch between two sessions of a teacher's day
 MIN_SCHOOL_BUDGET_S = 0.2  # deterministic units for the smallest school
 
 
@@ -207,7 +212,7 @@ def soft_teacher_gap(sm: SchoolModel) -> None:
     for t in sorted({t for t, _ in sm.busy}):
         for d in range(len(sm.pol.school_days)):
             row = [sm.busy.get((t, (d, p))) for p in range(1, last + 1)]
-            if sum(b is not None for b in row) < 3:
+            if sum(b is not None for b in row) < 2:
                 continue
             for p in range(1, last - 1):
                 # Busy, then idle from p, then busy again later: one gap begins at p.
@@ -277,13 +282,9 @@ def solve_school(w: SchoolWeek, pol: Policy, pins: list[PinnedSession], budget_s
     sessions = [Session(w.school_id, pol.school_days[d], p, w.room, t, tuple(sorted(ss)),
                         any((s, t, (d, p)) in pinned for s in ss))
                 for (t, (d, p)), ss in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
-    penalties = []
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        for name, terms in sm.soft.items():
-            hit = [(wt, s) for v, wt, s in terms if solver.value(v)]
-            if hit:
-                penalties.append(Penalty(w.school_id, name, len(hit), sum(wt for wt, _ in hit),
-                                         tuple(sorted({s for _, s in hit if s}))))
+    # Counted from the sessions by the stated rule (the model's indicator literals are
+    # only bounded from below; at the optimum they agree: tests/test_timetable.py).
+    penalties = soft_costs(pol, w, sessions)
     return SchoolSolve(sessions, status, solver.objective_value if sessions else 0.0,
                        solver.best_objective_bound if sessions else 0.0,
                        time.perf_counter() - t0, penalties)

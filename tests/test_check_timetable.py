@@ -15,6 +15,7 @@ from lrcplan.models.plan import Plan, StageSummary, Status
 from lrcplan.models.policy import Policy
 from lrcplan.models.routes import RoutesOptions, RoutesResult
 from lrcplan.models.scenario import Scenario
+from lrcplan.models.support import school_weeks, soft_costs
 from lrcplan.models.timetable import Session, Support, TimetableResult
 from lrcplan.optimizer.check import check
 from lrcplan.optimizer.check.timetable import RULES
@@ -89,8 +90,13 @@ def timetable(sc: Scenario, plan: Plan, sessions: list[Session]) -> Plan:
         rows.append(Support(seat.student_id, seat.school_id, n,
                             "served" if n >= need else "unserved",
                             "" if n >= need else REASON))
+    weeks = school_weeks(sc, [(s.student_id, s.school_id, s.grade, s.class_index)
+                              for s in plan.get(EnrolmentResult).lrc_seats],
+                         plan.find(RoutesResult))
+    costs = [p for w in weeks for p in soft_costs(
+        sc.policy, w, [s for s in sessions if s.school_id == w.school_id])]
     result = TimetableResult(StageSummary("timetable", Status.FEASIBLE, 0.0),
-                             tuple(sessions), tuple(rows))
+                             tuple(sessions), tuple(rows), tuple(costs))
     return with_timetable(plan, result)
 
 
@@ -181,7 +187,8 @@ def test_support_counts_sessions_from_the_timetable(case: Case) -> None:
     # A session dropped but support.csv left as it was: the count no longer holds.
     r = plan.get(TimetableResult)
     dropped = plan.replacing(replace(r, sessions=tuple(sessions[:-1])))
-    assert fired(sc, dropped) == {"support"}
+    # (penalties.csv no longer holds either: b2 lost a session on consecutive days.)
+    assert fired(sc, dropped) == {"support", "penalty"}
 
 
 # --------------------------------------------------------------- 2. place
@@ -221,7 +228,10 @@ def test_core_clash(case: Case) -> None:
     # apply again: see test_pin_that_no_longer_fits_may_go).
     soft = replace(sc, policy=replace(sc.policy, support_core_hard=False),
                    sessions=sc.sessions[:2])
-    assert fired(soft, bad) == set()
+    assert fired(soft, bad) == {"penalty"}  # the clash's cost is not in penalties.csv
+    costed = timetable(soft, plan, changed(sessions, 5, period=core))
+    assert fired(soft, costed) == set()
+    assert any(p.constraint == "core_clash" for p in costed.get(TimetableResult).penalties)
 
 
 # --------------------------------------------------------------- 4. one a day
@@ -379,3 +389,21 @@ def test_itinerant_teacher_within_the_visit() -> None:
     outside = next(p for p in range(1, 8) if p not in at["A"] and p != core3)
     bad = timetable(sc, plan, changed(sessions, 3, period=outside))
     assert fired(sc, bad) == {"teacher-available"}
+
+
+# --------------------------------------------------------------- penalties.csv
+def test_penalties_restate_the_sessions(case: Case) -> None:
+    sc, plan, sessions = case
+    r = plan.get(TimetableResult)
+    assert {p.constraint for p in r.penalties} == {"consecutive_days"}  # Mon-Tue-Wed
+    assert fired(sc, plan) == set()
+    gone = plan.replacing(replace(r, penalties=r.penalties[1:]))
+    assert fired(sc, gone) == {"penalty"}
+    cheaper = plan.replacing(replace(r, penalties=(replace(r.penalties[0], cost=0),
+                                                    *r.penalties[1:])))
+    assert fired(sc, cheaper) == {"penalty"}
+    # A session moved to the last period: the edge-period cost must appear.
+    moved = timetable(sc, plan, changed(sessions, 6, period=7))
+    assert fired(sc, moved) == set()
+    stale = moved.replacing(replace(moved.get(TimetableResult), penalties=r.penalties))
+    assert fired(sc, stale) == {"penalty"}

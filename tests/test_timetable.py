@@ -199,3 +199,22 @@ def test_unserved_because_others_took_the_teacher() -> None:
     (short,) = set(w.students) - served
     why = explain_unserved(w, pol, got.sessions, [short])[short]
     assert "sessions of other students" in why and why.startswith(f"student {short}: only 0")
+
+
+def test_model_soft_literals_agree_with_the_stated_costs() -> None:
+    """At the optimum the model's soft literals count exactly what support.soft_costs
+    counts from the sessions (the costs penalties.csv reports and the checker re-counts)."""
+    from lrcplan.models.support import soft_costs
+
+    pol = Policy(school_days=("Mon", "Tue", "Wed", "Thu", "Fri"), periods_per_day=4)
+    slots = frozenset({(0, 1), (0, 4), (1, 1), (1, 4), (2, 1), (3, 4)})
+    w = SchoolWeek("S", ("a", "b", "c"), 3, {"a": "v", "b": "h", "c": "v"},
+                   {s: frozenset() for s in "abc"}, {"T": slots}, frozenset(), "S-RR", 6, 6)
+    sm = T.build(w, replace(pol, support_group_max=2), [])
+    solver = cp_model.CpSolver()
+    assert solver.solve(sm.m) == cp_model.OPTIMAL
+    literal = sum(wt for terms in sm.soft.values() for v, wt, _ in terms if solver.value(v))
+    got = T.solve_school(w, replace(pol, support_group_max=2), [], 5.0)
+    assert got.penalties and sum(p.cost for p in got.penalties) == literal
+    assert {(p.constraint, p.cost) for p in got.penalties} == {
+        (p.constraint, p.cost) for p in soft_costs(pol, w, got.sessions)}

@@ -17,7 +17,14 @@ from lrcplan.models.entities import PinnedSession, SchoolKind
 from lrcplan.models.plan import Plan, Violation
 from lrcplan.models.routes import RoutesResult
 from lrcplan.models.scenario import Scenario
-from lrcplan.models.support import SchoolWeek, Slot, group_key, kept_pins, school_weeks
+from lrcplan.models.support import (
+    SchoolWeek,
+    Slot,
+    group_key,
+    kept_pins,
+    school_weeks,
+    soft_costs,
+)
 from lrcplan.models.timetable import Session, TimetableResult
 
 
@@ -291,6 +298,34 @@ def check_pinned(sc: Scenario, plan: Plan) -> Iterable[Violation]:
                 yield _v("pinned", _name(s), "marked pinned, but no input session pins it")
 
 
+def check_penalties(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: penalties.csv states what each soft constraint costs in each school and whom
+    it hits, as the stated weights give it for the timetable's sessions."""
+    wk = _weeks(sc, plan)
+    sessions: dict[str, list[Session]] = defaultdict(list)
+    for s in _sessions(plan):
+        sessions[s.school_id].append(s)
+    want = {(p.school_id, p.constraint): p for school, w in sorted(wk.by_school.items())
+            for p in soft_costs(sc.policy, w, sessions[school])}
+    got = Counter((p.school_id, p.constraint) for p in plan.get(TimetableResult).penalties)
+    rows = {(p.school_id, p.constraint): p for p in plan.get(TimetableResult).penalties}
+    for key in sorted(set(want) | set(got)):
+        subject = f"{key[0]} {key[1]}"
+        if got[key] > 1:
+            yield _v("penalty", subject, f"listed {got[key]} times")
+        w_, g = want.get(key), rows.get(key)
+        if g is None:
+            assert w_ is not None
+            yield _v("penalty", subject, f"missing: costs {w_.cost} ({w_.count} times)")
+        elif w_ is None:
+            yield _v("penalty", subject, "listed, but the sessions never break it")
+        elif (g.count, g.cost, set(g.student_ids)) != (w_.count, w_.cost, set(w_.student_ids)):
+            yield _v("penalty", subject, f"{g.count} times costing {g.cost} "
+                                         f"({', '.join(g.student_ids) or '-'}); the sessions "
+                                         f"give {w_.count} costing {w_.cost} "
+                                         f"({', '.join(w_.student_ids) or '-'})")
+
+
 RULES = (check_support_rows, check_session_place, check_core_clash, check_one_a_day,
          check_teacher_available, check_teacher_clash, check_teacher_load,
-         check_student_clash, check_room, check_group, check_pinned)
+         check_student_clash, check_room, check_group, check_pinned, check_penalties)
