@@ -17,8 +17,8 @@ from conftest import district
 
 from lrcplan.models.enrolment import EnrolmentResult
 from lrcplan.models.routes import RoutesOptions, RoutesResult
-from lrcplan.models.support import school_weeks
 from lrcplan.models.scenario import Scenario
+from lrcplan.models.support import school_weeks
 from lrcplan.models.timetable import TimetableResult
 from lrcplan.optimizer.check import check
 from lrcplan.optimizer.pipeline import run_plan

@@ -169,6 +169,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "soft_edge_period": ("session in the first or last period", "安排在首节或末节"),
     "soft_consecutive_days": ("sessions on consecutive days", "连续两天安排辅导"),
     "soft_teacher_gap": ("teacher's idle gap between sessions", "教师两节辅导间的空档"),
+    "soft_room_travel": ("travel to a nearby school's resource room (minutes there and back)",
+                         "往返邻校资源教室（分钟）"),
     "tt_penalties": ("Soft constraints that cost the most", "扣分最多的软约束"),
     "tt_constraint": ("soft constraint", "软约束"),
     "tt_count": ("count", "次数"),

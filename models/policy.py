@@ -99,6 +99,11 @@ class Policy:
     resource_room_capacity: int = 6
     # Assumption: a resource teacher gives at most this many support periods a day.
     resource_teacher_max_periods: int = 5
+    # A school without a resource room may send its LRC students to the room of the
+    # nearest school with one within this many minutes (0: never), for the sessions its
+    # own teachers cannot give; each session there costs its travel there and back in
+    # the timetable's soft objective (assumption: a minute of a student's travel, a point).
+    support_shared_room_minutes: float = 0.0
     # "个别化教育计划原则上每学期制订一次".
     iep_per_semester: int = 1
     # Assumption: the school day, Mon-Fri, 7 periods of 40 min, 08:00-16:30.
@@ -205,6 +210,10 @@ class Policy:
             out.append(f"itinerant_visit_max_minutes ({self.itinerant_visit_max_minutes}) is "
                        f"below itinerant_visit_base_minutes "
                        f"({self.itinerant_visit_base_minutes})")
+        if not (0 <= self.support_shared_room_minutes <= 240
+                and math.isfinite(self.support_shared_room_minutes)):
+            out.append(f"support_shared_room_minutes must be in 0..240, got "
+                       f"{self.support_shared_room_minutes}")
         if not 0 <= self.support_core_clash_penalty <= 10_000:
             out.append(f"support_core_clash_penalty must be in 0..10000, got "
                        f"{self.support_core_clash_penalty}")

@@ -19,9 +19,12 @@ stated): both the timetable solver and the checker start from it.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from lrcplan.models.entities import DAYS, PinnedSession, Role, SchoolKind, Student
 from lrcplan.models.policy import Policy, parse_hhmm
@@ -47,6 +50,9 @@ class SchoolWeek:
     room: str
     room_capacity: int  # students at once
     room_sessions: int  # sessions at once (a designated space: 1)
+    # Students of room-less schools this room hosts -> minutes from their school, one way
+    # (Policy.support_shared_room_minutes); their core and category are in the maps above.
+    guests: dict[str, int] = field(default_factory=dict)
 
 
 def room_of(sc: Scenario, school_id: str) -> tuple[str, int, int]:
@@ -121,27 +127,82 @@ def school_weeks(sc: Scenario, seats: Iterable[tuple[str, str, int, int | None]]
             core[sid] = frozenset((pol.school_days.index(DAYS[b // ppd]), b % ppd + 1)
                                   for b in range(len(DAYS) * ppd)
                                   if mask >> b & 1 and DAYS[b // ppd] in pol.school_days)
-        teachers: dict[str, frozenset[Slot]] = {}
-        listed = sorted((t for t in sc.teachers if t.role is Role.RESOURCE
-                         and t.base == school_id), key=lambda t: t.id)
-        for t in listed:
-            teachers[t.id] = frozenset(_slots_within(sc, t.days, parse_hhmm(t.start),
-                                                     parse_hhmm(t.end)))
-        every = frozenset((d, p) for d in range(len(pol.school_days))
-                          for p in range(1, ppd + 1))
-        for n in range(len(listed) + 1, school.resource_teachers + 1):
-            teachers[f"{school_id}-RT{n}"] = every
-        itinerant = set()
-        for (sch, tid), slots in sorted(visiting.items()):
-            if sch == school_id and slots:
-                teachers[tid] = frozenset(slots | teachers.get(tid, frozenset()))
-                itinerant.add(tid)
+        teachers, itinerant = _teachers(sc, school_id, visiting)
         room, cap, at_once = room_of(sc, school_id)
         out.append(SchoolWeek(
             school_id, tuple(sid for sid, _, _ in rows), pol.min_support_periods_per_week,
             {sid: group_key(sc.student_by_id[sid]) for sid, _, _ in rows}, core,
-            teachers, frozenset(itinerant), room, cap, at_once))
+            teachers, itinerant, room, cap, at_once))
+    return _with_guests(sc, out, lambda school_id: _teachers(sc, school_id, visiting))
+
+
+def _teachers(sc: Scenario, school_id: str, visiting: dict[tuple[str, str], set[Slot]]
+              ) -> tuple[dict[str, frozenset[Slot]], frozenset[str]]:
+    """A school's teachers by their slots, and which of them are itinerant."""
+    pol = sc.policy
+    school = sc.school_by_id[school_id]
+    teachers: dict[str, frozenset[Slot]] = {}
+    listed = sorted((t for t in sc.teachers if t.role is Role.RESOURCE
+                     and t.base == school_id), key=lambda t: t.id)
+    for t in listed:
+        teachers[t.id] = frozenset(_slots_within(sc, t.days, parse_hhmm(t.start),
+                                                 parse_hhmm(t.end)))
+    every = frozenset((d, p) for d in range(len(pol.school_days))
+                      for p in range(1, pol.periods_per_day + 1))
+    for n in range(len(listed) + 1, school.resource_teachers + 1):
+        teachers[f"{school_id}-RT{n}"] = every
+    itinerant = set()
+    for (sch, tid), slots in sorted(visiting.items()):
+        if sch == school_id and slots:
+            teachers[tid] = frozenset(slots | teachers.get(tid, frozenset()))
+            itinerant.add(tid)
+    return teachers, frozenset(itinerant)
+
+
+def hosts(sc: Scenario, schools: Iterable[str]) -> dict[str, tuple[str, int]]:
+    """Room-less school -> (the nearest regular school with a resource room within
+    Policy.support_shared_room_minutes, whole minutes there rounded up)."""
+    limit = sc.policy.support_shared_room_minutes
+    rooms = sorted(s.id for s in sc.schools if s.resource_room
+                   and s.kind is SchoolKind.REGULAR)
+    need = sorted(s for s in schools if not sc.school_by_id[s].resource_room)
+    if limit <= 0 or not rooms or not need:
+        return {}
+    a = np.array([(sc.school_by_id[s].lon, sc.school_by_id[s].lat) for s in need])
+    b = np.array([(sc.school_by_id[s].lon, sc.school_by_id[s].lat) for s in rooms])
+    minutes = sc.travel.matrix(a, b).duration_s / 60.0
+    out = {}
+    for i, school in enumerate(need):
+        k = min(range(len(rooms)), key=lambda k: (minutes[i, k], rooms[k]))
+        if minutes[i, k] <= limit:
+            out[school] = (rooms[k], math.ceil(minutes[i, k] - 1e-9))
     return out
+
+
+def _with_guests(sc: Scenario, weeks: list[SchoolWeek],
+                 teachers: Callable[[str], tuple[dict[str, frozenset[Slot]],
+                                                 frozenset[str]]]) -> list[SchoolWeek]:
+    """The weeks with each host room's guests (a host without LRC students of its own
+    gets a week for them)."""
+    by = {w.school_id: w for w in weeks}
+    guests: dict[str, list[tuple[SchoolWeek, int]]] = defaultdict(list)
+    for school, (host, minutes) in sorted(hosts(sc, by).items()):
+        if by[school].students:
+            guests[host].append((by[school], minutes))
+    for host, homes in sorted(guests.items()):
+        w = by.get(host)
+        if w is None:
+            ts, itinerant = teachers(host)
+            room, cap, at_once = room_of(sc, host)
+            w = SchoolWeek(host, (), sc.policy.min_support_periods_per_week, {}, {}, ts,
+                           itinerant, room, cap, at_once)
+        core, category, visit = dict(w.core), dict(w.category), dict(w.guests)
+        for home, minutes in homes:
+            core.update(home.core)
+            category.update(home.category)
+            visit.update({s: minutes for s in home.students})
+        by[host] = replace(w, core=core, category=category, guests=visit)
+    return [by[k] for k in sorted(by)]
 
 
 def pin_problem(sc: Scenario, w: SchoolWeek, pin: PinnedSession) -> str:
@@ -231,6 +292,9 @@ def soft_costs(pol: Policy, w: SchoolWeek, sessions: Iterable[Session]) -> list[
                 hits["edge_period"].append((EDGE_PERIOD, sid))
             if not pol.support_core_hard and (d, s.period) in w.core.get(sid, ()):
                 hits["core_clash"].append((pol.support_core_clash_penalty, sid))
+        for sid in s.student_ids:
+            if sid in w.guests:  # a guest's way to this room and back
+                hits["room_travel"].append((2 * w.guests[sid], sid))
     for sid, ds in sorted(on.items()):
         hits["consecutive_days"] += [(CONSECUTIVE, sid) for d in ds if d + 1 in ds]
     for _, ps in sorted(busy.items()):

@@ -25,7 +25,7 @@ from lrcplan.models.tables import (
 SUPPORT_STATUS = ("served", "unserved")
 # Soft constraints, as named in penalties.csv and the report (optimizer/timetable.py
 # defines their weights).
-SOFT = ("core_clash", "edge_period", "consecutive_days", "teacher_gap")
+SOFT = ("core_clash", "edge_period", "consecutive_days", "teacher_gap", "room_travel")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
@@ -67,6 +67,15 @@ class SchoolModel:
     served: dict[str, cp_model.IntVar]
     count: dict[str, cp_model.LinearExpr]
     soft: dict[str, list[tuple[cp_model.IntVar, int, str]]]  # name -> (literal, weight, student)
+    # The students planned here (the school's own, then guests still short) with the
+    # sessions each still needs, and the days a guest already has a session at home.
+    need: dict[str, int] = field(default_factory=dict)
+    away: dict[str, frozenset[int]] = field(default_factory=dict)
+
+    @property
+    def students(self) -> list[str]:
+        """The students this model plans, in order."""
+        return list(self.need)
 
 
 def _slots(pol: Policy) -> list[Slot]:
@@ -79,11 +88,13 @@ def hard_teacher_availability(sm: SchoolModel) -> None:
     (variables exist for those only), and a student only outside core periods when the
     core clash is hard."""
     w, pol = sm.w, sm.pol
-    for s in w.students:
+    for s in sm.students:
         for t, free in sorted(w.teachers.items()):
             for slot in sorted(free):
                 if pol.support_core_hard and slot in w.core[s]:
                     continue
+                if pol.support_one_per_day and slot[0] in sm.away.get(s, ()):
+                    continue  # a guest's day with a session at its own school
                 sm.x[(s, t, slot)] = sm.m.new_bool_var(f"x|{s}|{t}|{slot}")
 
 
@@ -160,14 +171,14 @@ def soft_entitlement(sm: SchoolModel) -> None:
     by: dict[str, list[cp_model.IntVar]] = defaultdict(list)
     for (s, _, _), v in sm.x.items():
         by[s].append(v)
-    for s in sm.w.students:
+    for s, need in sm.need.items():
         n = sum(by[s]) if by[s] else 0
         sm.count[s] = n  # type: ignore[assignment]
         ok = sm.m.new_bool_var(f"served|{s}")
         sm.served[s] = ok
         if by[s]:
-            sm.m.add(n <= sm.w.need)
-            sm.m.add(n >= sm.w.need * ok)
+            sm.m.add(n <= need)
+            sm.m.add(n >= need * ok)
         else:
             sm.m.add(ok == 0)
 
@@ -228,15 +239,27 @@ def soft_teacher_gap(sm: SchoolModel) -> None:
                 sm.soft["teacher_gap"].append((gap, TEACHER_GAP, ""))
 
 
+def soft_room_travel(sm: SchoolModel) -> None:
+    """Soft: a guest's session at this school's room costs the way there and back."""
+    for (s, _, _), v in sm.x.items():
+        if s in sm.w.guests:
+            sm.soft["room_travel"].append((v, 2 * sm.w.guests[s], s))
+
+
 HARD = (hard_teacher_availability, hard_one_place, hard_one_a_day, hard_groups, hard_room,
         hard_teacher_day)
 SOFT = (soft_entitlement, soft_core_clash, soft_edge_period, soft_consecutive_days,
-        soft_teacher_gap)
+        soft_teacher_gap, soft_room_travel)
 
 
-def build(w: SchoolWeek, pol: Policy, pins: list[PinnedSession]) -> SchoolModel:
-    """One school's model: every constraint function, the pins fixed, the objective."""
-    sm = SchoolModel(w, pol, cp_model.CpModel(), {}, {}, {}, {}, defaultdict(list))
+def build(w: SchoolWeek, pol: Policy, pins: list[PinnedSession],
+          guests: dict[str, tuple[int, frozenset[int]]] | None = None) -> SchoolModel:
+    """One school's model: every constraint function, the pins fixed, the objective.
+    `guests`: student -> (sessions still needed, days already taken at home)."""
+    guests = guests or {}
+    need = {s: w.need for s in w.students} | {s: n for s, (n, _) in sorted(guests.items())}
+    sm = SchoolModel(w, pol, cp_model.CpModel(), {}, {}, {}, {}, defaultdict(list), need,
+                     {s: days for s, (_, days) in guests.items()})
     for rule in (*HARD, *SOFT):
         rule(sm)
     for pin in pins:
@@ -249,6 +272,26 @@ def build(w: SchoolWeek, pol: Policy, pins: list[PinnedSession]) -> SchoolModel:
 
 
 # ------------------------------------------------------------------ the stage
+def _support_rows(weeks: list[SchoolWeek], pol: Policy, sessions: list[Session],
+                  count: dict[str, int], explain: bool) -> list[Support]:
+    """Each entitled student's row, its school's unserved ones explained (at their own
+    school: a host room's sessions, if any, are counted and named)."""
+    out = []
+    elsewhere = {sid: s.school_id for s in sessions for sid in s.student_ids}
+    for w in weeks:
+        own = [s for s in sessions if s.school_id == w.school_id]
+        short = [sid for sid in w.students if count[sid] < w.need]
+        reasons = explain_unserved(w, pol, own, short) if explain else {}
+        for sid in w.students:
+            ok = count[sid] >= w.need
+            why = "" if ok else reasons.get(sid, f"only {count[sid]} of {w.need} sessions")
+            if not ok and elsewhere.get(sid, w.school_id) != w.school_id:
+                why += f"; {count[sid]} sessions in all, with those in {elsewhere[sid]}'s room"
+            out.append(Support(sid, w.school_id, count[sid], "served" if ok else "unserved",
+                               why))
+    return out
+
+
 @dataclass(frozen=True)
 class SchoolSolve:
     """One school's solution."""
@@ -261,12 +304,12 @@ class SchoolSolve:
     penalties: list[Penalty]
 
 
-def solve_school(w: SchoolWeek, pol: Policy, pins: list[PinnedSession], budget_s: float
-                 ) -> SchoolSolve:
+def solve_school(w: SchoolWeek, pol: Policy, pins: list[PinnedSession], budget_s: float,
+                 guests: dict[str, tuple[int, frozenset[int]]] | None = None) -> SchoolSolve:
     """CP-SAT on one school's week, the pins (consistent: models/support.kept_pins) kept."""
     t0 = time.perf_counter()
     keep = pins
-    sm = build(w, pol, keep)
+    sm = build(w, pol, keep, guests)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1  # with a deterministic limit: the same plan
     solver.parameters.max_deterministic_time = budget_s
@@ -299,32 +342,31 @@ def solve_timetable(sc: Scenario, enrolment: EnrolmentResult, routes: RoutesResu
     seats = [(s.student_id, s.school_id, s.grade, s.class_index or 0)
              for s in enrolment.lrc_seats]
     weeks = school_weeks(sc, seats, routes)
-    total = max(1, sum(len(w.students) for w in weeks))
+    total = max(1, sum(len(w.students) + len(w.guests) for w in weeks))
     sessions: list[Session] = []
-    support: list[Support] = []
     penalties: list[Penalty] = []
     seconds: list[tuple[str, float]] = []
     optimal, dropped = 0, []
-    for w in weeks:
+    count: dict[str, int] = defaultdict(int)
+    days: dict[str, set[int]] = defaultdict(set)
+    # Host rooms last: their guests come with the sessions their own school could give.
+    for w in sorted(weeks, key=lambda w: (bool(w.guests), w.school_id)):
         kept, gone = kept_pins(sc, w, [p for p in sc.sessions if p.school_id == w.school_id])
         dropped += gone
-        budget = max(MIN_SCHOOL_BUDGET_S, 0.8 * opt.time_limit_s * len(w.students) / total)
-        got = solve_school(w, pol, kept, budget)
+        short = {g: (w.need - count[g], frozenset(days[g])) for g in sorted(w.guests)
+                 if count[g] < w.need}
+        size = len(w.students) + len(short)
+        budget = max(MIN_SCHOOL_BUDGET_S, 0.8 * opt.time_limit_s * size / total)
+        got = solve_school(w, pol, kept, budget, short)
         optimal += got.status == cp_model.OPTIMAL
         sessions += got.sessions
         penalties += got.penalties
         seconds.append((w.school_id, got.seconds))
-        counts = defaultdict(int)
         for s in got.sessions:
             for sid in s.student_ids:
-                counts[sid] += 1
-        short = [sid for sid in w.students if counts[sid] < w.need]
-        reasons = explain_unserved(w, pol, got.sessions, short) if opt.explain else {}
-        for sid in w.students:
-            ok = counts[sid] >= w.need
-            support.append(Support(sid, w.school_id, counts[sid], "served" if ok else
-                                   "unserved", "" if ok else reasons.get(
-                                       sid, f"only {counts[sid]} of {w.need} sessions")))
+                count[sid] += 1
+                days[sid].add(pol.school_days.index(s.day))
+    support = _support_rows(weeks, pol, sessions, count, opt.explain)
     served = sum(s.status == "served" for s in support)
     cost = sum(p.cost for p in penalties)
     status = Status.OPTIMAL if optimal == len(weeks) else Status.FEASIBLE

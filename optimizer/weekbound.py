@@ -33,7 +33,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 from ortools.sat.python import cp_model
 
 from lrcplan.optimizer.dayroute import DayRules

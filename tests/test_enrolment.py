@@ -212,9 +212,8 @@ def test_road_network_mode_plans_and_checks() -> None:
 
 
 def test_same_input_same_plan() -> None:
-    from lrcplan.scenarios.generator import generate
-
     from lrcplan.models.routes import RoutesOptions, RoutesResult
+    from lrcplan.scenarios.generator import generate
 
     sc = generate("binhai", seed=4, scale=0.5)
     # The routes search ends on its work budget, not the clock: the same routes too.

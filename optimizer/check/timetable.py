@@ -118,8 +118,10 @@ def check_support_rows(sc: Scenario, plan: Plan) -> Iterable[Violation]:
 
 
 def check_session_place(sc: Scenario, plan: Plan) -> Iterable[Violation]:
-    """Hard: a session is held in a regular school with entitled students, on a school day
-    and period, in the school's support room, for students entitled at that school."""
+    """Hard: a session is held in a regular school with entitled students (or guests), on
+    a school day and period, in the school's support room, for students entitled at that
+    school or, where Policy.support_shared_room_minutes lets them, at a room-less school
+    whose nearest room within that time this is."""
     wk = _weeks(sc, plan)
     for s in _sessions(plan):
         w = wk.by_school.get(s.school_id)
@@ -139,7 +141,8 @@ def check_session_place(sc: Scenario, plan: Plan) -> Iterable[Violation]:
             yield _v("session-place", _name(s), f"room {s.room!r}, the school's support "
                                                 f"room is {w.room!r}")
         for sid in s.student_ids:
-            if wk.school_of.get(sid) != s.school_id:
+            # A guest: a student of a room-less school whose nearest room this is.
+            if wk.school_of.get(sid) != s.school_id and sid not in w.guests:
                 where = wk.school_of.get(sid)
                 yield _v("session-place", _name(s),
                          f"{sid} is not entitled at {s.school_id}"
