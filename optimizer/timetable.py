@@ -302,6 +302,45 @@ class SchoolSolve:
     bound: float
     seconds: float
     penalties: list[Penalty]
+    served_proven: bool  # no plan serves more of the school's students
+
+
+def _solver(budget_s: float) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1  # with a deterministic limit: the same plan
+    solver.parameters.max_deterministic_time = budget_s
+    solver.parameters.max_time_in_seconds = 10 * budget_s + 5  # a slow machine
+    return solver
+
+
+def _lexicographic(sm: SchoolModel, budget_s: float
+                   ) -> tuple[int, cp_model.CpSolver, bool]:
+    """Students served and sessions first, then the soft costs with those fixed: two
+    solves, half the budget each. Measured on xiaoshan: one weighted objective left the
+    schools of 8-12 students and one teacher unproven after 5 units, the first solve alone
+    proves them in 0.05. Returns the status (the second solve's, or FEASIBLE when the
+    first was not proven), its solver, and whether the count served is proven the most."""
+    served = sum(sm.served.values())
+    sessions = sum(sm.count.values())
+    soft = sum(w_ * v for terms in sm.soft.values() for v, w_, _ in terms)
+    sm.m.maximize(SERVED * served + SESSION * sessions)
+    first = _solver(budget_s / 2)
+    status = first.solve(sm.m)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return status, first, False
+    got_served, got_sessions = first.value(served), first.value(sessions)
+    sm.m.add(served >= got_served)
+    sm.m.add(sessions >= got_sessions)
+    for v in sm.x.values():
+        sm.m.add_hint(v, first.value(v))
+    sm.m.minimize(soft)
+    second = _solver(budget_s / 2)
+    again = second.solve(sm.m)
+    if again not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return status, first, status == cp_model.OPTIMAL  # (the hint is feasible)
+    if status == cp_model.FEASIBLE:
+        again = cp_model.FEASIBLE  # the count served is not proven the most
+    return again, second, status == cp_model.OPTIMAL
 
 
 def solve_school(w: SchoolWeek, pol: Policy, pins: list[PinnedSession], budget_s: float,
@@ -310,11 +349,7 @@ def solve_school(w: SchoolWeek, pol: Policy, pins: list[PinnedSession], budget_s
     t0 = time.perf_counter()
     keep = pins
     sm = build(w, pol, keep, guests)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1  # with a deterministic limit: the same plan
-    solver.parameters.max_deterministic_time = budget_s
-    solver.parameters.max_time_in_seconds = 10 * budget_s + 5  # a slow machine
-    status = solver.solve(sm.m)
+    status, solver, proven = _lexicographic(sm, budget_s)
     pinned = {(s, p.teacher_id, (pol.school_days.index(p.day), p.period))
               for p in keep for s in p.student_ids}
     groups: dict[tuple[str, Slot], list[str]] = defaultdict(list)
@@ -328,9 +363,10 @@ def solve_school(w: SchoolWeek, pol: Policy, pins: list[PinnedSession], budget_s
     # Counted from the sessions by the stated rule (the model's indicator literals are
     # only bounded from below; at the optimum they agree: tests/test_timetable.py).
     penalties = soft_costs(pol, w, sessions)
-    return SchoolSolve(sessions, status, solver.objective_value if sessions else 0.0,
-                       solver.best_objective_bound if sessions else 0.0,
-                       time.perf_counter() - t0, penalties)
+    done = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return SchoolSolve(sessions, status, solver.objective_value if done else 0.0,
+                       solver.best_objective_bound if done else 0.0,
+                       time.perf_counter() - t0, penalties, proven)
 
 
 def solve_timetable(sc: Scenario, enrolment: EnrolmentResult, routes: RoutesResult | None,
@@ -346,7 +382,7 @@ def solve_timetable(sc: Scenario, enrolment: EnrolmentResult, routes: RoutesResu
     sessions: list[Session] = []
     penalties: list[Penalty] = []
     seconds: list[tuple[str, float]] = []
-    optimal, dropped = 0, []
+    optimal, proven, dropped = 0, 0, []
     count: dict[str, int] = defaultdict(int)
     days: dict[str, set[int]] = defaultdict(set)
     # Host rooms last: their guests come with the sessions their own school could give.
@@ -359,6 +395,7 @@ def solve_timetable(sc: Scenario, enrolment: EnrolmentResult, routes: RoutesResu
         budget = max(MIN_SCHOOL_BUDGET_S, 0.8 * opt.time_limit_s * size / total)
         got = solve_school(w, pol, kept, budget, short)
         optimal += got.status == cp_model.OPTIMAL
+        proven += got.served_proven
         sessions += got.sessions
         penalties += got.penalties
         seconds.append((w.school_id, got.seconds))
@@ -372,8 +409,9 @@ def solve_timetable(sc: Scenario, enrolment: EnrolmentResult, routes: RoutesResu
     status = Status.OPTIMAL if optimal == len(weeks) else Status.FEASIBLE
     times = [t for _, t in seconds]
     proof = (f"{served} of {len(support)} students given {pol.min_support_periods_per_week}+ "
-             f"sessions; {optimal} of {len(weeks)} schools solved to optimality (each "
-             f"unserved student's blocking constraints found by CP-SAT assumptions)"
+             f"sessions; the students served proven the most possible in {proven} of "
+             f"{len(weeks)} schools, the soft cost too in {optimal} (each unserved "
+             f"student's blocking constraints found by CP-SAT assumptions)"
              + (f"; per school median {statistics.median(times):.2f} s, max {max(times):.2f} s"
                 if times else "")
              + (f"; {len(dropped)} pinned session(s) no longer apply: "
