@@ -19,7 +19,7 @@ from lrcplan.models.enrolment import EnrolmentResult
 from lrcplan.models.routes import RoutesOptions, RoutesResult
 from lrcplan.models.scenario import Scenario
 from lrcplan.models.support import school_weeks
-from lrcplan.models.timetable import TimetableResult
+from lrcplan.models.timetable import TimetableOptions, TimetableResult
 from lrcplan.optimizer.check import check
 from lrcplan.optimizer.pipeline import run_plan
 
@@ -29,10 +29,11 @@ ROUTES = {"routes": RoutesOptions(time_limit_s=5.0)}
 BLOCKING = ("no teacher gives support at", "(blocking: ")
 
 
-def _timetable(sc: Scenario, benchmark):  # type: ignore[no-untyped-def]
+def _timetable(sc: Scenario, benchmark, limit: float = 30.0):  # type: ignore[no-untyped-def]
     """(plan, the timetable stage re-run alone and timed), figures in extra_info."""
-    plan = run_plan(sc, ROUTES)
-    r = benchmark.pedantic(lambda: _stage_again(sc, plan), rounds=1, iterations=1)
+    opt = TimetableOptions(time_limit_s=limit)
+    plan = run_plan(sc, {**ROUTES, "timetable": opt})
+    r = benchmark.pedantic(lambda: _stage_again(sc, plan, opt), rounds=1, iterations=1)
     times = [t for _, t in r.school_seconds]
     served = sum(s.status == "served" for s in r.support)
     benchmark.extra_info.update({
@@ -53,11 +54,11 @@ def _timetable(sc: Scenario, benchmark):  # type: ignore[no-untyped-def]
     return plan, r
 
 
-def _stage_again(sc: Scenario, plan):  # type: ignore[no-untyped-def]
+def _stage_again(sc: Scenario, plan, opt: TimetableOptions):  # type: ignore[no-untyped-def]
     """The timetable stage alone, on the plan's enrolment and routes (what is timed)."""
     from lrcplan.optimizer.timetable import solve_timetable
 
-    r = solve_timetable(sc, plan.get(EnrolmentResult), plan.get(RoutesResult))
+    r = solve_timetable(sc, plan.get(EnrolmentResult), plan.get(RoutesResult), opt)
     assert r.support == plan.get(TimetableResult).support  # deterministic: the same plan
     return r
 
@@ -68,7 +69,10 @@ def test_timetable_xiaoshan(benchmark) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_timetable_xiaoshan_scale_10(benchmark) -> None:  # type: ignore[no-untyped-def]
-    _, r = _timetable(district("xiaoshan", 10.0), benchmark)
+    # The issue's 5 minutes as the limit: the default 30 s would bind at this size (then
+    # the soft costs of the last schools are not minimised, and the plan is not the same
+    # on every run).
+    _, r = _timetable(district("xiaoshan", 10.0), benchmark, limit=300.0)
     assert len(r.support) > 5_000
     assert r.summary.seconds < 300
 
