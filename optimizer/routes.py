@@ -129,7 +129,9 @@ def solve_routes(sc: Scenario, placement: PlacementResult, enrolment: EnrolmentR
     cover = coverage_bound(p, BOUND_SHARE * opt.time_limit_s, opt.seed)
     # Budgets from the time limit alone (the same plan on any machine), the deadline as
     # the safety net.
-    # (The bound's deterministic units took up to twice their number in seconds.)
+    # The bound's deterministic units took up to twice their number in seconds: the week
+    # gets the rest of the limit (its share reserved, not the units spent, which a slow
+    # machine's wall cap could change).
     plan, planned, cut = solve_week(p, (1 - 2 * BOUND_SHARE) * opt.time_limit_s, opt.seed,
                                     deadline)
     legs = _legs_between(p)

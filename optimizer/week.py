@@ -93,10 +93,11 @@ def _day_matrix(p: WeekProblem, j: int, streams: list[int]) -> list[list[float]]
 
 # ------------------------------------------------------------------ 1. patterns
 def _patterns(p: WeekProblem, budget_s: float, seed: int, deadline: float
-              ) -> dict[int, tuple[int, list[int]]]:
-    """Stream -> (teacher, days) from CP-SAT on estimated day loads (empty if none)."""
+              ) -> tuple[dict[int, tuple[int, list[int]]], float]:
+    """Stream -> (teacher, days) from CP-SAT on estimated day loads (empty if none), and
+    the deterministic time CP-SAT spent."""
     if sum(len(d) for d in p.days_of.values()) > PATTERN_VARIABLES_MAX:
-        return {}  # measured: found no solution in time; first-fit and the search do better
+        return {}, 0.0  # measured: no solution in time; first-fit and the search do better
     m = cp_model.CpModel()
     x: dict[tuple[int, int, int], cp_model.IntVar] = {}
     load: dict[tuple[int, int], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
@@ -146,11 +147,11 @@ def _patterns(p: WeekProblem, budget_s: float, seed: int, deadline: float
     status = solver.solve(m)
     out: dict[int, tuple[int, list[int]]] = {}
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return out
+        return out, solver.deterministic_time
     for (i, j, h), v in x.items():
         if solver.value(v):
             out.setdefault(i, (j, []))[1].append(h)
-    return out
+    return out, solver.deterministic_time
 
 
 # ------------------------------------------------------------------ 2. routes
@@ -545,11 +546,12 @@ def solve_week(p: WeekProblem, time_limit_s: float, seed: int,
     (not the work budget) ended the search. The budgets follow from the time limit
     alone; the deadline (perf_counter; default: the limit from now) is the safety net."""
     end = time.perf_counter() + time_limit_s if deadline is None else deadline
-    assign = _patterns(p, PATTERN_SHARE * time_limit_s, seed, end)
+    assign, spent = _patterns(p, PATTERN_SHARE * time_limit_s, seed, end)
     router = _Router(p)
     # CP-SAT's deterministic units took up to twice their number in seconds here: the
-    # search gets what is left after that, less a tenth for building and writing.
-    budget = Budget(router, (0.9 - 2 * PATTERN_SHARE) * time_limit_s, end)
+    # search gets what is left after the units it spent (deterministic, unlike the
+    # seconds), less a tenth for building and writing.
+    budget = Budget(router, max(0.0, 0.9 * time_limit_s - 2 * spent), end)
     plan = _route_all(p, router, assign)
     plan = _construct(p, router, plan, budget)
     plan, _ = _improve(p, router, plan, seed, budget)
