@@ -253,3 +253,41 @@ def test_room_less_school_shares_the_nearest_room_when_policy_allows() -> None:
             assert travel and travel[0].student_ids == ("b1",) and travel[0].count == 3
         else:
             assert "no teacher gives support at B" in rows["b1"].reason
+
+
+def _one_teacher(slots: set[Slot], students: dict[str, str], need: int = 1,
+                 days: int = 3, periods: int = 5) -> tuple[SchoolWeek, Policy]:
+    pol = Policy(school_days=("Mon", "Tue", "Wed", "Thu", "Fri")[:days],
+                 periods_per_day=periods)
+    w = SchoolWeek("S", tuple(sorted(students)), need, dict(students),
+                   {s: frozenset() for s in students}, {"T": frozenset(slots)}, frozenset(),
+                   "S-RR", 6, 6)
+    return w, pol
+
+
+def _costs(w: SchoolWeek, pol: Policy) -> dict[str, int]:
+    got = tt.solve_school(w, replace(pol, support_group_max=1), [], 5.0)
+    assert got.status == cp_model.OPTIMAL
+    return {p.constraint: p.count for p in got.penalties}
+
+
+def test_teacher_gap_pair() -> None:
+    """Two students, one a day: adjacent periods avoid the gap; only 2 and 4 force one."""
+    w, pol = _one_teacher({(0, 2), (0, 3), (0, 4)}, {"a": "v", "b": "h"})
+    assert _costs(w, pol) == {}
+    w2, _ = _one_teacher({(0, 2), (0, 4)}, {"a": "v", "b": "h"})
+    assert _costs(w2, pol) == {"teacher_gap": 1}
+
+
+def test_edge_period_pair() -> None:
+    w, pol = _one_teacher({(0, 1), (0, 3)}, {"a": "v"})
+    assert _costs(w, pol) == {}  # period 3 chosen over period 1
+    w2, _ = _one_teacher({(0, 1), (0, 5)}, {"a": "v"})
+    assert _costs(w2, pol) == {"edge_period": 1}
+
+
+def test_consecutive_days_pair() -> None:
+    w, pol = _one_teacher({(0, 3), (1, 3), (2, 3)}, {"a": "v"}, need=2)
+    assert _costs(w, pol) == {}  # Monday and Wednesday
+    w2, _ = _one_teacher({(0, 3), (1, 3)}, {"a": "v"}, need=2)
+    assert _costs(w2, pol) == {"consecutive_days": 1}
