@@ -135,10 +135,21 @@ class RadiusModel:
     lower: np.ndarray  # row lower bounds (upper bounds are +inf, except the sum-y row)
     n_sites: int
     p: int
+    z_start: np.ndarray  # per client, its first z column
+    z_count: np.ndarray  # per client, how many z columns it has
+    y_lower: np.ndarray  # per site: 1 where fixed open
+    y_upper: np.ndarray  # per site: 0 where fixed closed
 
 
-def radius_model(dist: np.ndarray, p: int) -> RadiusModel:
-    """Build the chained radius formulation for `dist` (clients x sites) and p."""
+def radius_model(dist: np.ndarray, p: int, z_keep: np.ndarray | None = None,
+                 y_lower: np.ndarray | None = None,
+                 y_upper: np.ndarray | None = None) -> RadiusModel:
+    """Build the chained radius formulation for `dist` (clients x sites) and p.
+
+    `z_keep[i] = k` restricts client i to its k+1 nearest distance levels (z_ik fixed to
+    0 and every later z and row dropped): used after reduced-cost fixing has shown that
+    no solution better than the incumbent puts client i beyond D_i,k+1.
+    """
     d = _validate(dist, p)
     m, n = d.shape
     r_idx: list[np.ndarray] = []
@@ -146,6 +157,8 @@ def radius_model(dist: np.ndarray, p: int) -> RadiusModel:
     vals: list[np.ndarray] = []
     costs: list[np.ndarray] = [np.zeros(n)]
     lower: list[np.ndarray] = []
+    z_start = np.zeros(m, dtype=np.int64)
+    z_count = np.zeros(m, dtype=np.int64)
     constant = 0.0
     row0 = 0
     col0 = n
@@ -154,27 +167,30 @@ def radius_model(dist: np.ndarray, p: int) -> RadiusModel:
         levels, inv = np.unique(d[i], return_inverse=True)
         g = len(levels)
         constant += float(levels[0])
+        z_start[i] = col0
         if g == 1:
             continue  # every site is equally far: the client adds a constant
-        k = g - 1  # rows and z columns of this client
-        keep = inv < k  # sites at the farthest level need no row (sum y = p >= 1 covers)
+        nz = g - 1 if z_keep is None else min(g - 1, int(z_keep[i]))
+        nr = min(g - 1, nz + 1)  # a cut client keeps the row of its last allowed level
+        keep = inv < nr  # sites beyond the last row's level appear in no row of client i
         r_idx.append(row0 + inv[keep])
         c_idx.append(sites[keep])
         vals.append(np.ones(int(keep.sum())))
-        zc = col0 + np.arange(k)
-        r_idx.append(row0 + np.arange(k))
+        zc = col0 + np.arange(nz)
+        r_idx.append(row0 + np.arange(nz))
         c_idx.append(zc)
-        vals.append(np.ones(k))
-        if k > 1:  # z_ik - z_i,k-1: the chain
-            r_idx.append(row0 + np.arange(1, k))
-            c_idx.append(zc[:-1])
-            vals.append(-np.ones(k - 1))
-        costs.append(np.diff(levels))
-        low = np.zeros(k)
+        vals.append(np.ones(nz))
+        if nr > 1:  # -z_i,k-1 in row k: the chain
+            r_idx.append(row0 + np.arange(1, nr))
+            c_idx.append(col0 + np.arange(nr - 1))
+            vals.append(-np.ones(nr - 1))
+        costs.append(np.diff(levels)[:nz])
+        low = np.zeros(nr)
         low[0] = 1.0
         lower.append(low)
-        row0 += k
-        col0 += k
+        z_count[i] = nz
+        row0 += nr
+        col0 += nz
     # the cardinality row, last
     r_idx.append(np.full(n, row0))
     c_idx.append(sites)
@@ -182,7 +198,9 @@ def radius_model(dist: np.ndarray, p: int) -> RadiusModel:
     lower.append(np.array([float(p)]))
     return RadiusModel(constant, np.concatenate(costs), np.concatenate(r_idx),
                        np.concatenate(c_idx), np.concatenate(vals), np.concatenate(lower),
-                       n, p)
+                       n, p, z_start, z_count,
+                       np.zeros(n) if y_lower is None else np.asarray(y_lower, dtype=float),
+                       np.ones(n) if y_upper is None else np.asarray(y_upper, dtype=float))
 
 
 def _quiet_highs():  # noqa: ANN202
@@ -233,9 +251,11 @@ def _highs(model: RadiusModel, integer: bool, time_limit_s: float):  # noqa: ANN
     lp.num_row_ = nrow
     lp.col_cost_ = model.cost
     lp.offset_ = model.constant
-    lp.col_lower_ = np.zeros(ncol)
+    col_lower = np.zeros(ncol)
+    col_lower[:model.n_sites] = model.y_lower
+    lp.col_lower_ = col_lower
     upper = np.full(ncol, np.inf)
-    upper[:model.n_sites] = 1.0
+    upper[:model.n_sites] = model.y_upper
     lp.col_upper_ = upper
     lp.row_lower_ = model.lower
     row_upper = np.full(nrow, np.inf)
@@ -265,15 +285,12 @@ def _warm_values(model: RadiusModel, d: np.ndarray, sites: list[int]) -> np.ndar
     """The full column vector (y and the least z) of an open set, for HiGHS's warm start."""
     x = np.zeros(len(model.cost))
     x[sites] = 1.0
-    col = model.n_sites
     best = d[:, sites].min(axis=1)
     for i in range(d.shape[0]):
-        levels = np.unique(d[i])
-        k = len(levels) - 1
-        if k <= 0:
-            continue
-        x[col:col + k] = levels[:-1] < best[i]  # z_ik = 1 while D_ik is below the distance
-        col += k
+        k, col = int(model.z_count[i]), int(model.z_start[i])
+        if k:
+            levels = np.unique(d[i])[:k]
+            x[col:col + k] = levels < best[i]  # z_ik = 1 while D_ik is below the distance
     return x
 
 
@@ -281,43 +298,118 @@ def _integral(d: np.ndarray) -> bool:
     return bool(np.all(d == np.round(d)))
 
 
-def solve_pmedian(dist: np.ndarray, p: int, time_limit_s: float) -> PMedianResult:
-    """Open p sites minimising total distance; proven optimal when `proven` is true."""
+@dataclass(frozen=True)
+class _Fixing:
+    """What the root LP's reduced costs prove about every solution better than the incumbent."""
+
+    lp_bound: float
+    z_keep: np.ndarray  # per client: levels beyond this many z are ruled out
+    y_lower: np.ndarray
+    y_upper: np.ndarray
+
+
+def _fix_by_reduced_costs(d: np.ndarray, p: int, model: RadiusModel, ub: float,
+                          integral: bool, time_limit_s: float) -> _Fixing | None:
+    """Solve the LP; fix what no solution better than `ub` can change (None if no LP).
+
+    For any feasible x, cost(x) >= LP + sum_j rc_j (x_j - x*_j), each term >= 0. So a
+    variable at its LP bound whose |rc| exceeds the room left (ub - LP, less 1 for integer
+    data, since a better solution is then at most ub - 1) keeps that bound in every better
+    solution: y_j fixed, or z_ik = 0 -- client i within D_ik -- which drops its later levels.
+    """
+    import highspy
+
+    h = _highs(model, integer=False, time_limit_s=time_limit_s)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    lp = float(h.getInfo().objective_function_value)
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value)
+    rc = np.asarray(sol.col_dual)
+    # a margin well above HiGHS's dual feasibility tolerance (1e-7): never fix on noise
+    room = (ub - 1.0 if integral else ub) - lp + 1e-5 * max(1.0, abs(ub))
+    n = model.n_sites
+    y, ry = x[:n], rc[:n]
+    y_upper = np.where((y <= 1e-9) & (ry > room), 0.0, 1.0)
+    y_lower = np.where((y >= 1 - 1e-9) & (-ry > room), 1.0, 0.0)
+    z_keep = model.z_count.copy()
+    for i in np.flatnonzero(model.z_count):
+        s, k = int(model.z_start[i]), int(model.z_count[i])
+        hit = np.flatnonzero((x[s:s + k] <= 1e-9) & (rc[s:s + k] > room))
+        if hit.size:
+            z_keep[i] = int(hit[0])
+    return _Fixing(lp, z_keep, y_lower, y_upper)
+
+
+def _open_set(h, model: RadiusModel, p: int) -> list[int]:  # noqa: ANN001
+    """The p sites HiGHS's incumbent opens (its largest y values)."""
+    y = np.asarray(h.getSolution().col_value[:model.n_sites])
+    return sorted(int(j) for j in np.argsort(-y, kind="stable")[:p])
+
+
+def solve_pmedian(dist: np.ndarray, p: int, time_limit_s: float, *,
+                  reduce: bool = True) -> PMedianResult:
+    """Open p sites minimising total distance; proven optimal when `proven` is true.
+
+    `reduce=False` skips the reduced-cost fixing (kept to measure what it buys).
+    """
+    import highspy
+
     start = time.perf_counter()
     d = _validate(dist, p)
     if not time_limit_s > 0:
         raise InputError(f"p-median: the time limit must be positive, got {time_limit_s}")
     deadline = start + time_limit_s
+    integral = _integral(d)
     # the heuristic gets a small share: the exact solve is where the time pays off
     sites = _interchange(d, _greedy(d, p), start + 0.2 * time_limit_s)
     ub = objective_of(d, sites)
-    model = radius_model(d, p)
-    h = _highs(model, integer=True, time_limit_s=deadline - time.perf_counter())
-    import highspy
-
-    sol = highspy.HighsSolution()
-    sol.col_value = list(_warm_values(model, d, sites))
-    sol.value_valid = True
-    h.setSolution(sol)
-    h.run()
-    info = h.getInfo()
-    status = h.getModelStatus()
-    bound = float(info.mip_dual_bound)
-    if info.primal_solution_status == 2:  # kSolutionStatusFeasible
-        y = np.asarray(h.getSolution().col_value[:model.n_sites])
-        cand = sorted(int(j) for j in np.argsort(-y, kind="stable")[:p])
-        if objective_of(d, cand) < ub:
-            sites, ub = cand, objective_of(d, cand)
-    if not np.isfinite(bound):
-        bound = 0.0 if not np.isfinite(bound) else bound
-    bound = min(bound, ub)
+    full = radius_model(d, p)
+    fixing = _fix_by_reduced_costs(d, p, full, ub, integral,
+                                   deadline - time.perf_counter()) if reduce else None
+    bound = -np.inf
+    timed_out = False
+    if fixing is None:  # the LP did not finish: branch on the full model, warm-started
+        h = _highs(full, integer=True, time_limit_s=deadline - time.perf_counter())
+        sol = highspy.HighsSolution()
+        sol.col_value = list(_warm_values(full, d, sites))
+        sol.value_valid = True
+        h.setSolution(sol)
+        h.run()
+        timed_out = h.getModelStatus() != highspy.HighsModelStatus.kOptimal
+        bound = float(h.getInfo().mip_dual_bound)
+        if h.getInfo().primal_solution_status == 2:  # kSolutionStatusFeasible
+            cand = _open_set(h, full, p)
+            if objective_of(d, cand) < ub:
+                sites, ub = cand, objective_of(d, cand)
+    else:
+        bound = fixing.lp_bound
+        if fixing.lp_bound <= ub - (1.0 - 1e-6 if integral else 1e-6 * max(1.0, ub)):
+            # only solutions better than ub survive the fixing: the restricted MIP either
+            # finds the optimum or shows there is none better (then ub is optimal)
+            model = radius_model(d, p, fixing.z_keep, fixing.y_lower, fixing.y_upper)
+            h = _highs(model, integer=True, time_limit_s=deadline - time.perf_counter())
+            h.run()
+            status = h.getModelStatus()
+            if status == highspy.HighsModelStatus.kInfeasible:
+                bound = ub
+            else:
+                timed_out = status != highspy.HighsModelStatus.kOptimal
+                if h.getInfo().primal_solution_status == 2:
+                    cand = _open_set(h, model, p)
+                    if objective_of(d, cand) < ub:
+                        sites, ub = cand, objective_of(d, cand)
+                restricted = float(h.getInfo().mip_dual_bound)
+                # every solution better than the old ub has cost >= restricted's bound
+                bound = max(bound, min(restricted, ub))
+    bound = min(bound if np.isfinite(bound) else 0.0, ub)
     # integer distances: any solution better than ub is at most ub - 1
-    slack = 1.0 - 1e-6 if _integral(d) else 1e-6 * max(1.0, abs(ub))
+    slack = 1.0 - 1e-6 if integral else 1e-6 * max(1.0, abs(ub))
     proven = bound > ub - slack
     if proven:
         bound = ub  # the bound rounds up to the objective
-    state = "optimal" if proven else (
-        "time_limit" if status == highspy.HighsModelStatus.kTimeLimit else "heuristic")
+    state = "optimal" if proven else ("time_limit" if timed_out else "heuristic")
     best = d[:, sites]
     assignment = tuple(int(sites[k]) for k in np.argmin(best, axis=1))
     return PMedianResult(tuple(sorted(sites)), assignment, ub, bound, proven, state,

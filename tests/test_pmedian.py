@@ -146,3 +146,29 @@ def test_cli_bench_pmedian_bad_file_exits_2(tmp_path: Path,
     bad.write_text("4 3 2\n1 2 5\n2 x 1\n3 4 2\n")
     assert main(["bench", "pmedian", str(bad)]) == 2
     assert f"{bad}:3:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("reduce", [True, False])
+@pytest.mark.parametrize("seed", [0, 4, 9])
+def test_exact_stage_improves_a_poor_incumbent(monkeypatch: pytest.MonkeyPatch, seed: int,
+                                               reduce: bool) -> None:
+    """With the heuristic crippled, the reduced-cost-fixed MIP must still reach brute force."""
+    from lrcplan.optimizer import pmedian
+
+    d, p = _random(seed)
+    monkeypatch.setattr(pmedian, "_interchange", lambda d, sites, deadline: sorted(sites))
+    monkeypatch.setattr(pmedian, "_greedy", lambda d, p: list(range(d.shape[1] - p,
+                                                                      d.shape[1])))
+    res = pmedian.solve_pmedian(d, p, 20.0, reduce=reduce)
+    assert res.proven and res.objective == _brute(d, p)
+    check_pmedian(d, p, res)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_medium_instances_against_brute_force(seed: int) -> None:
+    """n = 30, p = 3: enough levels for the LP to be fractional and fixing to bite."""
+    rng = np.random.default_rng(100 + seed)
+    xy = rng.integers(0, 60, size=(30, 2))
+    d = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)
+    res = solve_pmedian(d, 3, 30.0)
+    assert res.proven and res.objective == _brute(d, 3)
