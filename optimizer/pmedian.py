@@ -21,15 +21,27 @@ holds every site within D_ik, has m*n*G/2). Its LP bound equals the classical
 formulation's but the model is far smaller: distances on the OR-Library graphs take a
 few hundred distinct values per client, not n.
 
-The upper bound and warm start come from a greedy start and best-improvement swaps
-(Teitz-Bart interchange, vectorised with each client's nearest and second-nearest open
-site). HiGHS's branch and cut then closes the gap; `proven` is true only when its dual
+The upper bound comes from a greedy start and best-improvement swaps (Teitz-Bart
+interchange, vectorised with each client's nearest and second-nearest open site); it
+warm-starts HiGHS when the root LP does not finish in time. HiGHS's branch and cut closes
+the gap; `proven` is true only when its dual
 bound reaches the objective (integer data: within rounding), never for the heuristic.
 
-Measured (2026-11-25, 2 shared cores, HiGHS 1.16): see `benchmarks/README.md` and the
-p-median benchmark; the classical x_ij formulation was not tried further because its
-n^2 continuous variables and n^2 linking rows are what spopt + CBC is slow on (the issue
-reports about 2 minutes for pmed6 and pmed11).
+Before branching, the root LP's reduced costs fix what no solution better than the
+incumbent can use (sites that stay closed, and each client's farthest radii, summing the
+reduced costs along its chain); the restricted MIP then finds a better solution or shows
+there is none, which proves the incumbent.
+
+Why this and HiGHS, measured (2026-11-25, 2 shared cores, HiGHS 1.16, one thread): the
+radius model with HiGHS proved pmed1-pmed19 (odd half) optimal in 0.2-30 s each, the
+hardest pmed17 (n 400, p 10); the root LP bound is within 0.5 % of the optimum (pmed17
+6968.7 against 6999) and often exact (pmed23). The issue measured the classical x_ij
+model at about 2 minutes for pmed6 and pmed11 with spopt + CBC, and CP-SAT's bound at 0
+after 150 s on pmed1, so neither was pursued. Reduced-cost fixing before HiGHS against
+HiGHS alone on the full model: pmed11 1.6 / 2.3 s, pmed17 24 / 29 s, pmed21 2.0 / 4.4 s,
+pmed23 6.5 / 9.4 s, pmed19 3.7 / 3.0 s -- mostly ahead, kept. Small p on large graphs is
+the hard case (pmed39, n 900, p 10: the heuristic finds 9423, the optimum, at once;
+HiGHS alone had the bound at 9368.5 after 120 s).
 """
 
 from __future__ import annotations
@@ -321,10 +333,13 @@ def _fix_by_reduced_costs(d: np.ndarray, p: int, model: RadiusModel, ub: float,
     import highspy
 
     h = _highs(model, integer=False, time_limit_s=time_limit_s)
-    # interior point + crossover: half dual simplex's time on pmed23 (6.1 s against 13.7 s),
-    # and crossover still leaves a basis, hence reduced costs at bounds
-    h.setOptionValue("solver", "ipm")
-    h.setOptionValue("run_crossover", "on")
+    if len(model.vals) > 250_000:
+        # large models (n >= 500 on OR-Library): interior point + crossover took half dual
+        # simplex's time on pmed23 (6.1 s against 13.7 s); crossover still leaves a basis,
+        # hence reduced costs at bounds. Smaller ones: simplex was faster (pmed11 whole
+        # solve 1.6 s against 7.4 s)
+        h.setOptionValue("solver", "ipm")
+        h.setOptionValue("run_crossover", "on")
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
