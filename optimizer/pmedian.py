@@ -39,9 +39,11 @@ hardest pmed17 (n 400, p 10); the root LP bound is within 0.5 % of the optimum (
 model at about 2 minutes for pmed6 and pmed11 with spopt + CBC, and CP-SAT's bound at 0
 after 150 s on pmed1, so neither was pursued. Reduced-cost fixing before HiGHS against
 HiGHS alone on the full model: pmed11 1.6 / 2.3 s, pmed17 24 / 29 s, pmed21 2.0 / 4.4 s,
-pmed23 6.5 / 9.4 s, pmed19 3.7 / 3.0 s -- mostly ahead, kept. Small p on large graphs is
-the hard case (pmed39, n 900, p 10: the heuristic finds 9423, the optimum, at once;
-HiGHS alone had the bound at 9368.5 after 120 s).
+pmed23 13.6 / 9.4 s, pmed19 6.8 / 3.0 s, pmed13 2.1 / 1.8 s -- mixed, kept because it
+halves the hard small-p cases (pmed17, pmed21), which set the time limits. Small p on
+large graphs is the hard case: pmed39 (n 900, p 10), where the heuristic finds the
+optimum 9423 at once, was proven in 172 s with the root LP by interior point; HiGHS alone
+had its bound at 9368.5 after 120 s.
 """
 
 from __future__ import annotations
