@@ -42,8 +42,8 @@ HiGHS alone on the full model: pmed11 1.6 / 2.3 s, pmed17 24 / 29 s, pmed21 2.0 
 pmed23 13.6 / 9.4 s, pmed19 6.8 / 3.0 s, pmed13 2.1 / 1.8 s -- mixed, kept because it
 halves the hard small-p cases (pmed17, pmed21), which set the time limits. Small p on
 large graphs is the hard case: pmed39 (n 900, p 10), where the heuristic finds the
-optimum 9423 at once, was proven in 172 s with the root LP by interior point; HiGHS alone
-had its bound at 9368.5 after 120 s.
+optimum 9423 at once, was proven in 208 s (172 s with the root LP by interior point);
+HiGHS alone had its bound at 9368.5 after 120 s.
 """
 
 from __future__ import annotations
