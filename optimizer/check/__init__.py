@@ -9,14 +9,34 @@ other value is re-derived here from the scenario.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import TYPE_CHECKING, TypeVar
 
 from lrcplan.models.plan import Plan, Violation
 from lrcplan.models.scenario import Scenario
 
 if TYPE_CHECKING:
     from lrcplan.optimizer.stages import Stage
+
+T = TypeVar("T")
+
+
+def per_plan(derive: Callable[[Scenario, Plan], T]) -> Callable[[Scenario, Plan], T]:
+    """`derive`, remembered for the last (scenario, plan): a stage's rules each start from
+    the same derived facts, which one check then computes once. The pair is held (not its
+    ids), so no other object can take an id and be mistaken for it."""
+    last: list[tuple[Scenario, Plan, T]] = []
+
+    @wraps(derive)
+    def cached(sc: Scenario, plan: Plan) -> T:
+        if last and last[0][0] is sc and last[0][1] is plan:
+            return last[0][2]
+        found = derive(sc, plan)
+        last[:] = [(sc, plan, found)]
+        return found
+
+    return cached
 
 
 def check(sc: Scenario, plan: Plan, stages: Sequence[Stage] | None = None) -> list[Violation]:

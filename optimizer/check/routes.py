@@ -21,6 +21,7 @@ from lrcplan.models.policy import parse_hhmm
 from lrcplan.models.routes import RoutesResult, Stop, Visit, hhmm
 from lrcplan.models.scenario import Scenario
 from lrcplan.models.visits import HOME, ITINERANT, Horizon, Stream, required_streams
+from lrcplan.optimizer.check import per_plan
 
 TRAVEL_TOLERANCE_MIN = 0.006  # minutes are written to two decimals
 
@@ -29,22 +30,9 @@ def _v(rule: str, subject: str, message: str) -> Violation:
     return Violation(rule, subject, message)
 
 
-# The rules below each start from the required visits: derived once per (scenario, plan).
-# Holding the pair (not their ids) keeps an id from being reused by another object.
-_LAST: list[tuple[Scenario, Plan, tuple[Horizon, dict[str, Stream], dict[str, int]]]] = []
-
-
+@per_plan  # every rule below starts from the required visits
 def _required(sc: Scenario, plan: Plan) -> tuple[Horizon, dict[str, Stream], dict[str, int]]:
     """The horizon, each required visit's stream, and each visit's number in it."""
-    if _LAST and _LAST[0][0] is sc and _LAST[0][1] is plan:
-        return _LAST[0][2]
-    found = _derive_required(sc, plan)
-    _LAST[:] = [(sc, plan, found)]
-    return found
-
-
-def _derive_required(sc: Scenario, plan: Plan
-                     ) -> tuple[Horizon, dict[str, Stream], dict[str, int]]:
     seats = [(s.student_id, s.school_id) for s in plan.get(EnrolmentResult).lrc_seats]
     hz, streams = required_streams(sc, plan.get(PlacementResult).tier_of(), seats)
     stream_of, number = {}, {}
