@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from lrcplan.models.errors import InputError, OutputError
 
@@ -196,35 +197,37 @@ def cmd_timetable(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench_vrptw(args: argparse.Namespace) -> int:
-    """Solve VRPTW benchmark files with lrcplan's engine; exit 1 if any is infeasible."""
+def _bench_table(table: Any, run: Callable[[Callable[[Any], None]], list[Any]],
+                 json_path: Path | None) -> list[Any]:
+    """A benchmark's table (`table`: a module with bench_header, bench_line and
+    bench_summary), printed as each instance is solved, then its summary; `--json`
+    writes one record per instance."""
     import json
 
-    from lrcplan.optimizer.vrplib import bench_header, bench_line, bench_summary, bench_vrptw
-
-    print(bench_header(), flush=True)
-    rows = bench_vrptw(args.files, time_limit_s=args.time_limit, seed=args.seed,
-                       on_row=lambda row: print(bench_line(row), flush=True))
-    print(bench_summary(rows))
-    if args.json is not None:
-        args.json.write_text(json.dumps([r.record() for r in rows], indent=1) + "\n",
+    print(table.bench_header(), flush=True)
+    rows = run(lambda row: print(table.bench_line(row), flush=True))
+    print(table.bench_summary(rows))
+    if json_path is not None:
+        json_path.write_text(json.dumps([r.record() for r in rows], indent=1) + "\n",
                              encoding="utf-8")
+    return rows
+
+
+def cmd_bench_vrptw(args: argparse.Namespace) -> int:
+    """Solve VRPTW benchmark files with lrcplan's engine; exit 1 if any is infeasible."""
+    from lrcplan.optimizer import vrplib
+
+    rows = _bench_table(vrplib, lambda on_row: vrplib.bench_vrptw(
+        args.files, time_limit_s=args.time_limit, seed=args.seed, on_row=on_row), args.json)
     return 0 if all(r.feasible for r in rows) else 1
 
 
 def cmd_bench_pmedian(args: argparse.Namespace) -> int:
     """Solve OR-Library p-median files exactly; exit 0 (unproven or unmatched rows say so)."""
-    import json
+    from lrcplan.optimizer import pmedfile
 
-    from lrcplan.optimizer.pmedfile import bench_header, bench_line, bench_pmedian, bench_summary
-
-    print(bench_header(), flush=True)
-    rows = bench_pmedian(args.files, time_limit_s=args.time_limit,
-                         on_row=lambda row: print(bench_line(row), flush=True))
-    print(bench_summary(rows))
-    if args.json is not None:
-        args.json.write_text(json.dumps([r.record() for r in rows], indent=1) + "\n",
-                             encoding="utf-8")
+    _bench_table(pmedfile, lambda on_row: pmedfile.bench_pmedian(
+        args.files, time_limit_s=args.time_limit, on_row=on_row), args.json)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,19 @@ class Problem:
 
 class InputError(ValueError):
     """The user's input is wrong; the message says where and how (CLI exit code 2)."""
+
+
+def file_error(path: Path, line: int | None, message: str) -> InputError:
+    """An InputError naming a file (and line) of a one-file input, worded as a Problem."""
+    return InputError(str(Problem(str(path), line, None, message)))
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 text file's content (an InputError naming the file if it is not text)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise file_error(path, None, "not a text file") from None
 
 
 class ScenarioError(InputError):

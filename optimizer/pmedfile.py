@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lrcplan.models.errors import InputError
+from lrcplan.models.errors import InputError, file_error, read_text
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,21 +27,16 @@ class PMedianInstance:
     p: int
 
 
-def _fail(path: Path, line: int | None, message: str) -> InputError:
-    where = str(path) if line is None else f"{path}:{line}"
-    return InputError(f"{where}: {message}")
-
-
 def _ints(path: Path, lineno: int, fields: list[str], want: int, what: str) -> list[int]:
     """`want` whole numbers from one line (InputError naming the line otherwise)."""
     if len(fields) != want:
-        raise _fail(path, lineno, f"expected {what}, got {' '.join(fields)!r}")
+        raise file_error(path, lineno, f"expected {what}, got {' '.join(fields)!r}")
     out = []
     for f in fields:
         try:
             out.append(int(f))
         except ValueError:
-            raise _fail(path, lineno, f"{f!r} is not a whole number") from None
+            raise file_error(path, lineno, f"{f!r} is not a whole number") from None
     return out
 
 
@@ -51,31 +46,28 @@ def read_pmedian(path: str | Path) -> PMedianInstance:
     from scipy.sparse.csgraph import shortest_path
 
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise _fail(path, None, "not a text file") from None
+    text = read_text(path)
     lines = [(no, raw.split()) for no, raw in enumerate(text.splitlines(), 1) if raw.strip()]
     if not lines:
-        raise _fail(path, None, "the file is empty (expected 'n edges p' first)")
+        raise file_error(path, None, "the file is empty (expected 'n edges p' first)")
     hno, hfields = lines[0]
     n, m, p = _ints(path, hno, hfields, 3, "'n edges p'")
     if n < 1:
-        raise _fail(path, hno, f"n must be positive, got {n}")
+        raise file_error(path, hno, f"n must be positive, got {n}")
     if not 1 <= p <= n:
-        raise _fail(path, hno, f"p must be in 1..n={n}, got {p}")
+        raise file_error(path, hno, f"p must be in 1..n={n}, got {p}")
     body = lines[1:]
     if len(body) != m:
-        raise _fail(path, body[-1][0] if len(body) > m else None,
+        raise file_error(path, body[-1][0] if len(body) > m else None,
                     f"the header announces {m} edges, the file has {len(body)}")
     edges: dict[tuple[int, int], int] = {}
     for lineno, fields in body:
         i, j, c = _ints(path, lineno, fields, 3, "'i j cost'")
         for v in (i, j):
             if not 1 <= v <= n:
-                raise _fail(path, lineno, f"vertex {v} is not in 1..{n}")
+                raise file_error(path, lineno, f"vertex {v} is not in 1..{n}")
         if c < 0:
-            raise _fail(path, lineno, f"the cost must not be negative, got {c}")
+            raise file_error(path, lineno, f"the cost must not be negative, got {c}")
         if i != j:
             edges[(min(i, j), max(i, j))] = c  # a repeated edge: the later line holds
     if edges:
@@ -88,7 +80,7 @@ def read_pmedian(path: str | Path) -> PMedianInstance:
     sp = shortest_path(graph.tocsr(), method="D", directed=False)
     if not np.all(np.isfinite(sp)):
         a, b = np.argwhere(~np.isfinite(sp))[0]
-        raise _fail(path, None, f"the graph is not connected (no path from {a + 1} to "
+        raise file_error(path, None, f"the graph is not connected (no path from {a + 1} to "
                                 f"{b + 1})")
     return PMedianInstance(path.stem, np.rint(sp).astype(np.int64), p)
 
@@ -97,18 +89,18 @@ def read_optimal(path: str | Path) -> dict[str, int]:
     """An `instance optimal` table (one `name value` per line, header optional)."""
     path = Path(path)
     out: dict[str, int] = {}
-    for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, raw in enumerate(read_text(path).splitlines(), 1):
         fields = raw.split()
         if not fields or fields[0].startswith("#"):
             continue
         if len(fields) != 2:
-            raise _fail(path, lineno, f"expected 'instance value', got {raw.strip()!r}")
+            raise file_error(path, lineno, f"expected 'instance value', got {raw.strip()!r}")
         try:
             out[fields[0]] = int(fields[1])
         except ValueError:
             if lineno == 1:
                 continue  # the header line
-            raise _fail(path, lineno, f"{fields[1]!r} is not a whole number") from None
+            raise file_error(path, lineno, f"{fields[1]!r} is not a whole number") from None
     return out
 
 

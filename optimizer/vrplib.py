@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lrcplan.models.errors import InputError
+from lrcplan.models.errors import InputError, file_error, read_text
 from lrcplan.optimizer.vrptw import VrptwInstance
 
 DIMACS_SCALE = 10
@@ -34,18 +34,13 @@ class BestKnown:
     routes: tuple[tuple[int, ...], ...]  # client indices, depot 0 left out
 
 
-def _fail(path: Path, line: int | None, message: str) -> InputError:
-    where = str(path) if line is None else f"{path}:{line}"
-    return InputError(f"{where}: {message}")
-
-
 def _number(path: Path, line: int, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise _fail(path, line, f"{text!r} is not a number") from None
+        raise file_error(path, line, f"{text!r} is not a number") from None
     if not math.isfinite(value):
-        raise _fail(path, line, f"{text!r} is not a finite number")
+        raise file_error(path, line, f"{text!r} is not a finite number")
     return value
 
 
@@ -68,10 +63,7 @@ def _distances(coords: np.ndarray) -> np.ndarray:
 def read_vrptw(path: str | Path) -> VrptwInstance:
     """A VRPLIB CVRPTW file as a VrptwInstance in DIMACS units (InputError if malformed)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise _fail(path, None, "not a text file") from None
+    text = read_text(path)
     header: dict[str, tuple[str, int]] = {}
     rows: dict[str, list[tuple[int, list[str]]]] = {}
     section: str | None = None
@@ -84,14 +76,14 @@ def read_vrptw(path: str | Path) -> VrptwInstance:
         key = line.split()[0].rstrip(":").upper()
         if key in _SECTIONS:
             if key in rows:
-                raise _fail(path, lineno, f"{key} appears twice")
+                raise file_error(path, lineno, f"{key} appears twice")
             section = key
             rows[key] = []
         elif ":" in line and section is None:
             k, _, v = line.partition(":")
             header[k.strip().upper()] = (v.strip(), lineno)
         elif section is None:
-            raise _fail(path, lineno, f"expected 'KEY : value' or a section, got {line!r}")
+            raise file_error(path, lineno, f"expected 'KEY : value' or a section, got {line!r}")
         elif section == "DEPOT_SECTION":
             if line != "-1":
                 rows[section].append((lineno, line.split()))
@@ -106,15 +98,15 @@ def _header_int(path: Path, header: dict[str, tuple[str, int]], key: str,
                 required: bool = True) -> int | None:
     if key not in header:
         if required:
-            raise _fail(path, None, f"the header has no {key}")
+            raise file_error(path, None, f"the header has no {key}")
         return None
     value, lineno = header[key]
     try:
         number = int(value)
     except ValueError:
-        raise _fail(path, lineno, f"{key} must be a whole number, got {value!r}") from None
+        raise file_error(path, lineno, f"{key} must be a whole number, got {value!r}") from None
     if number < (1 if key in ("DIMENSION", "VEHICLES") else 0):
-        raise _fail(path, lineno, f"{key} must be positive, got {number}")
+        raise file_error(path, lineno, f"{key} must be positive, got {number}")
     return number
 
 
@@ -127,20 +119,20 @@ def _table(path: Path, rows: dict[str, list[tuple[int, list[str]]]], key: str, n
     out = np.full((n, width), np.nan)
     for lineno, fields in rows[key]:
         if len(fields) != width + 1:
-            raise _fail(path, lineno, f"{key}: expected {width + 1} values (node id and "
+            raise file_error(path, lineno, f"{key}: expected {width + 1} values (node id and "
                                       f"{width}), got {len(fields)}")
         node = _number(path, lineno, fields[0])
         if node != int(node) or not 1 <= node <= n:
-            raise _fail(path, lineno, f"{key}: node id {fields[0]} is not in 1..{n}")
+            raise file_error(path, lineno, f"{key}: node id {fields[0]} is not in 1..{n}")
         if not np.isnan(out[int(node) - 1, 0]):
-            raise _fail(path, lineno, f"{key}: node {int(node)} appears twice")
+            raise file_error(path, lineno, f"{key}: node {int(node)} appears twice")
         values = [_number(path, lineno, f) for f in fields[1:]]
         if key != "NODE_COORD_SECTION" and min(values) < 0:
-            raise _fail(path, lineno, f"{key}: values must not be negative")
+            raise file_error(path, lineno, f"{key}: values must not be negative")
         out[int(node) - 1] = values
     missing = np.flatnonzero(np.isnan(out[:, 0]))
     if missing.size:
-        raise _fail(path, None, f"{key}: no line for node {int(missing[0]) + 1}")
+        raise file_error(path, None, f"{key}: no line for node {int(missing[0]) + 1}")
     return out
 
 
@@ -153,19 +145,19 @@ def _build(path: Path, header: dict[str, tuple[str, int]],
     vehicles = _header_int(path, header, "VEHICLES", required=False)
     ewt, lineno = header.get("EDGE_WEIGHT_TYPE", ("", None))  # type: ignore[assignment]
     if ewt.upper() != "EUC_2D":
-        raise _fail(path, lineno, f"EDGE_WEIGHT_TYPE must be EUC_2D, got {ewt or 'nothing'}")
+        raise file_error(path, lineno, f"EDGE_WEIGHT_TYPE must be EUC_2D, got {ewt or 'nothing'}")
     # every section present is read before any missing one is named: a misspelt section
     # title lands in the section above it, and its line is the better message
     tables = {key: _table(path, rows, key, n) for key in rows if key != "DEPOT_SECTION"}
     for key in ("NODE_COORD_SECTION", "DEMAND_SECTION", "TIME_WINDOW_SECTION"):
         if tables.get(key) is None:
-            raise _fail(path, None, f"no {key}")
+            raise file_error(path, None, f"no {key}")
     coords, demand, windows = (tables[k] for k in ("NODE_COORD_SECTION", "DEMAND_SECTION",
                                                     "TIME_WINDOW_SECTION"))
     assert coords is not None and demand is not None and windows is not None
     depots = rows.get("DEPOT_SECTION", [])
     if len(depots) > 1 or (depots and depots[0][1] != ["1"]):
-        raise _fail(path, depots[-1][0] if depots else None,
+        raise file_error(path, depots[-1][0] if depots else None,
                     "DEPOT_SECTION: only one depot, node 1, is supported")
     service_table = tables.get("SERVICE_TIME_SECTION")
     if service_table is not None:
@@ -174,15 +166,15 @@ def _build(path: Path, header: dict[str, tuple[str, int]],
         value, lineno = header.get("SERVICE_TIME", ("0", 0))  # one time for every client
         uniform = _number(path, lineno, value)
         if uniform < 0:
-            raise _fail(path, lineno, f"SERVICE_TIME must not be negative, got {value}")
+            raise file_error(path, lineno, f"SERVICE_TIME must not be negative, got {value}")
         service = np.full(n, _dimacs(np.array([uniform]))[0])
     service[0] = 0  # the depot serves no one
     bad = np.flatnonzero(windows[:, 0] > windows[:, 1])
     if bad.size:
         line = next(ln for ln, f in rows["TIME_WINDOW_SECTION"] if f[0] == str(bad[0] + 1))
-        raise _fail(path, line, f"node {bad[0] + 1}: the time window closes before it opens")
+        raise file_error(path, line, f"node {bad[0] + 1}: the time window closes before it opens")
     if demand[0, 0] != 0:
-        raise _fail(path, rows["DEMAND_SECTION"][0][0], "the depot (node 1) has a demand")
+        raise file_error(path, rows["DEMAND_SECTION"][0][0], "the depot (node 1) has a demand")
     name = header.get("NAME", (path.stem, 0))[0] or path.stem
     return VrptwInstance(duration=_distances(coords), demand=_dimacs(demand[:, 0]),
                          capacity=int(_dimacs(np.array([capacity]))[0]),
@@ -197,10 +189,7 @@ _ROUTE = re.compile(r"^Route\s*#\s*\d+\s*:(.*)$", re.IGNORECASE)
 def read_solution(path: str | Path) -> BestKnown:
     """A VRPLIB `.sol` file: `Route #k: clients...` lines and `Cost X` (InputError if bad)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise _fail(path, None, "not a text file") from None
+    text = read_text(path)
     routes: list[tuple[int, ...]] = []
     cost: float | None = None
     for lineno, raw in enumerate(text.splitlines(), 1):
@@ -211,19 +200,19 @@ def read_solution(path: str | Path) -> BestKnown:
             route = []
             for f in m.group(1).split():
                 if not f.isdigit() or int(f) < 1:
-                    raise _fail(path, lineno, f"{f!r} is not a client number")
+                    raise file_error(path, lineno, f"{f!r} is not a client number")
                 route.append(int(f))
             routes.append(tuple(route))
         elif line.lower().startswith("cost"):
             fields = line.split()
             if len(fields) != 2:
-                raise _fail(path, lineno, f"expected 'Cost X', got {line!r}")
+                raise file_error(path, lineno, f"expected 'Cost X', got {line!r}")
             cost = _number(path, lineno, fields[1])
             if cost < 0:
-                raise _fail(path, lineno, f"the cost must not be negative, got {fields[1]}")
+                raise file_error(path, lineno, f"the cost must not be negative, got {fields[1]}")
         # other lines (Time, comments) carry nothing we use
     if cost is None:
-        raise _fail(path, None, "no 'Cost' line")
+        raise file_error(path, None, "no 'Cost' line")
     return BestKnown(cost, tuple(routes))
 
 
