@@ -227,6 +227,14 @@ def pin_problem(sc: Scenario, w: SchoolWeek, pin: PinnedSession) -> str:
     return ""
 
 
+def pins_by_school(sc: Scenario) -> dict[str, list[PinnedSession]]:
+    """The scenario's pinned sessions by school, in input order (as `kept_pins` takes them)."""
+    out: dict[str, list[PinnedSession]] = defaultdict(list)
+    for pin in sc.sessions:
+        out[pin.school_id].append(pin)
+    return out
+
+
 def kept_pins(sc: Scenario, w: SchoolWeek, pins: Iterable[PinnedSession]
               ) -> tuple[list[PinnedSession], list[tuple[PinnedSession, str]]]:
     """The school's pins the plan keeps, and the others with why: in input order, a pin

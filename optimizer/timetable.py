@@ -42,6 +42,7 @@ from lrcplan.models.support import (
     SchoolWeek,
     Slot,
     kept_pins,
+    pins_by_school,
     school_weeks,
     soft_costs,
 )
@@ -278,8 +279,11 @@ def _support_rows(weeks: list[SchoolWeek], pol: Policy, sessions: list[Session],
     school: a host room's sessions, if any, are counted and named)."""
     out = []
     elsewhere = {sid: s.school_id for s in sessions for sid in s.student_ids}
+    at: dict[str, list[Session]] = defaultdict(list)
+    for s in sessions:
+        at[s.school_id].append(s)
     for w in weeks:
-        own = [s for s in sessions if s.school_id == w.school_id]
+        own = at[w.school_id]
         short = [sid for sid in w.students if count[sid] < w.need]
         reasons = explain_unserved(w, pol, own, short) if explain else {}
         for sid in w.students:
@@ -353,11 +357,10 @@ def solve_school(w: SchoolWeek, pol: Policy, pins: list[PinnedSession], budget_s
     t0 = time.perf_counter()
     if not w.teachers:  # no teacher, no session: nothing to solve, and provably so
         return SchoolSolve([], cp_model.OPTIMAL, 0.0, 0.0, time.perf_counter() - t0, [], True)
-    keep = pins
-    sm = build(w, pol, keep, guests)
+    sm = build(w, pol, pins, guests)
     status, solver, proven = _lexicographic(sm, budget_s, soft)
     pinned = {(s, p.teacher_id, (pol.school_days.index(p.day), p.period))
-              for p in keep for s in p.student_ids}
+              for p in pins for s in p.student_ids}
     groups: dict[tuple[str, Slot], list[str]] = defaultdict(list)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         for (s, t, slot), v in sm.x.items():
@@ -391,9 +394,10 @@ def solve_timetable(sc: Scenario, enrolment: EnrolmentResult, routes: RoutesResu
     optimal, proven, skipped, dropped = 0, 0, 0, []
     count: dict[str, int] = defaultdict(int)
     days: dict[str, set[int]] = defaultdict(set)
+    pins = pins_by_school(sc)
     # Host rooms last: their guests come with the sessions their own school could give.
     for w in sorted(weeks, key=lambda w: (bool(w.guests), w.school_id)):
-        kept, gone = kept_pins(sc, w, [p for p in sc.sessions if p.school_id == w.school_id])
+        kept, gone = kept_pins(sc, w, pins[w.school_id])
         dropped += gone
         short = {g: (w.need - count[g], frozenset(days[g])) for g in sorted(w.guests)
                  if count[g] < w.need}

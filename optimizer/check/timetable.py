@@ -22,10 +22,12 @@ from lrcplan.models.support import (
     Slot,
     group_key,
     kept_pins,
+    pins_by_school,
     school_weeks,
     soft_costs,
 )
 from lrcplan.models.timetable import Session, TimetableResult
+from lrcplan.optimizer.check import per_plan
 
 
 def _v(rule: str, subject: str, message: str) -> Violation:
@@ -45,24 +47,16 @@ class _Week:
         return frozenset() if w is None else w.core.get(student_id, frozenset())
 
 
-# Every rule starts from the school weeks: derived once per (scenario, plan). Holding the
-# pair (not their ids) keeps an id from being reused by another object.
-_LAST: list[tuple[Scenario, Plan, _Week]] = []
-
-
+@per_plan  # every rule starts from the school weeks
 def _weeks(sc: Scenario, plan: Plan) -> _Week:
     """The plan's school weeks, from its enrolment and (when they ran) its routes."""
-    if _LAST and _LAST[0][0] is sc and _LAST[0][1] is plan:
-        return _LAST[0][2]
     # A seat without a class has no known core slots (0 matches no class); the enrolment
     # checker reports the seat itself.
     seats = [(s.student_id, s.school_id, s.grade, s.class_index if s.class_index is not None
               else 0) for s in plan.get(EnrolmentResult).lrc_seats]
     weeks = school_weeks(sc, seats, plan.find(RoutesResult))
-    found = _Week({w.school_id: w for w in weeks},
-                  {sid: w.school_id for w in weeks for sid in w.students})
-    _LAST[:] = [(sc, plan, found)]
-    return found
+    return _Week({w.school_id: w for w in weeks},
+                 {sid: w.school_id for w in weeks for sid in w.students})
 
 
 def _slot(sc: Scenario, day: str, period: int) -> Slot | None:
@@ -286,9 +280,10 @@ def check_pinned(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     pins: dict[tuple[str, str, int, str], list[PinnedSession]] = defaultdict(list)
     for pin in sc.sessions:
         pins[(pin.school_id, pin.day, pin.period, pin.teacher_id)].append(pin)
+    by_school = pins_by_school(sc)
     applies = []
     for school_id, w in sorted(wk.by_school.items()):
-        applies += kept_pins(sc, w, [p for p in sc.sessions if p.school_id == school_id])[0]
+        applies += kept_pins(sc, w, by_school[school_id])[0]
     for pin in applies:  # the others no longer apply, or clash with earlier pins
         key = (pin.school_id, pin.day, pin.period, pin.teacher_id)
         if not any(s.pinned and _keeps(s, pin) for s in at.get(key, ())):
