@@ -410,7 +410,8 @@ def solve_timetable(sc: Scenario, enrolment: EnrolmentResult, routes: RoutesResu
         proven += got.served_proven
         sessions += got.sessions
         penalties += got.penalties
-        seconds.append((w.school_id, got.seconds))
+        # Milliseconds, as plan.json keeps them: a written plan reads back the same figures.
+        seconds.append((w.school_id, round(got.seconds, 3)))
         for s in got.sessions:
             for sid in s.student_ids:
                 count[sid] += 1
