@@ -104,6 +104,34 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 1 if plan.violations else 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    """Answer the bureau's siting question: placement, enrolment and siting; write OUT."""
+    from lrcplan.maps.render import save_plan
+    from lrcplan.models.io import load_scenario
+    from lrcplan.models.outdir import check_output
+    from lrcplan.optimizer.pipeline import plan_summary, run_plan
+    from lrcplan.optimizer.stages import SITE_STAGES
+
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise InputError(f"--time-limit must be positive, got {args.time_limit}")
+    if args.rooms is not None and args.rooms < 0:
+        raise InputError(f"--rooms must be 0 or more, got {args.rooms}")
+    if args.budget_yuan is not None and not 0 <= args.budget_yuan < float("inf"):
+        raise InputError(f"--budget-yuan must be 0 or more, got {args.budget_yuan}")
+    check_output(args.output, "plan", protect=[args.scenario])
+    step = _progress(3, "site")
+    sc = load_scenario(args.scenario)
+    step("loaded")
+    plan = run_plan(sc, {s.name: s.options(args, args.time_limit) for s in SITE_STAGES},
+                    stages=SITE_STAGES)
+    step("solved and checked")
+    save_plan(plan, sc, args.output, maps=not args.no_maps, lang=args.lang, tiles=args.tiles)
+    step("written")
+    print(plan_summary(plan))
+    print(f"\nWritten to {args.output}")
+    return 1 if plan.violations else 0
+
+
 def _recorded_scenario(plan_dir: Path) -> Path:
     """The scenario folder a plan records (InputError if it records none)."""
     from lrcplan.models.planio import read_plan_json
@@ -120,10 +148,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     from lrcplan.models.io import load_scenario
     from lrcplan.optimizer.check import check
     from lrcplan.optimizer.pipeline import load_plan, options_relied_on, row_counts
+    from lrcplan.optimizer.stages import stages_of
 
     sc = load_scenario(args.scenario)
     plan = load_plan(args.plan, sc)
-    violations = check(sc, plan)
+    violations = check(sc, plan, stages_of(r.stage for r in plan.results))
     for v in violations:
         print(v)
     relied = f"checked with the plan's options: {options_relied_on(plan)}"
@@ -240,7 +269,7 @@ def cmd_bench_week(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per job."""
-    from lrcplan.optimizer.stages import STAGES
+    from lrcplan.optimizer.stages import STAGES, siting_arguments
     from lrcplan.scenarios.generator import PRESETS
 
     p = argparse.ArgumentParser(
@@ -285,6 +314,23 @@ def build_parser() -> argparse.ArgumentParser:
                     help="skip map.html, map.png, map.svg and report.html (GIS layers stay)")
     _map_options(pl)
     pl.set_defaults(func=cmd_plan)
+
+    st = sub.add_parser("site", help="where to build resource rooms: required, budget, "
+                                     "coverage or p-median; write a plan folder",
+                        description="Tier and seat the students, then answer the bureau's "
+                                    "siting question in the chosen mode (each exact, with "
+                                    "its bound), check it and write OUT atomically: "
+                                    "rooms.csv, room_towns.csv, siting_moves.csv, "
+                                    "siting_curve.csv, maps and report.")
+    st.add_argument("scenario", type=Path, help="scenario folder")
+    st.add_argument("-o", "--output", type=Path, required=True, help="plan folder to write")
+    st.add_argument("--time-limit", type=float, default=None, metavar="S",
+                    help="time limit of each stage in seconds (default 60)")
+    siting_arguments(st)
+    st.add_argument("--no-maps", action="store_true",
+                    help="skip map.html, map.png, map.svg and report.html (GIS layers stay)")
+    _map_options(st)
+    st.set_defaults(func=cmd_site)
 
     mp = sub.add_parser("map", help="re-render the maps and report of a written plan",
                         description="Draw map.html, map.png, map.svg, plan.gpkg and "

@@ -104,6 +104,22 @@ class Policy:
     # own teachers cannot give; each session there costs its travel there and back in
     # the timetable's soft objective (assumption: a minute of a student's travel, a point).
     support_shared_room_minutes: float = 0.0
+    # Siting. Assumption from provincial subsidy practice (e.g. Zhejiang, Jiangsu and
+    # Guangdong fund a new resource room at about 100,000 yuan, "每个资源教室补助10万元")
+    # for building, plus the basic equipment list of the Ministry of Education's
+    # "普通学校特殊教育资源教室建设指南" (2016) priced at about 50,000 yuan.
+    resource_room_build_yuan: float = 100_000.0
+    resource_room_equipment_yuan: float = 50_000.0
+    # A student counts as served by a room at another school within this many minutes of
+    # theirs (school to school); 0: only their own school's room serves them.
+    siting_share_minutes: float = 0.0
+    # Maximal-covering mode: a student is covered within this many minutes of a room
+    # (assumption: a quarter of an hour to a shared resource room between lessons).
+    siting_cover_minutes: float = 15.0
+    # Budget mode: enrolling a student elsewhere than the enrolment plan costs as much as
+    # this many minutes of daily travel (assumption: a change of school is worth
+    # half an hour to a family), so students move only when a room or the rule needs it.
+    siting_move_minutes: float = 30.0
     # "个别化教育计划原则上每学期制订一次".
     iep_per_semester: int = 1
     # Assumption: the school day, Mon-Fri, 7 periods of 40 min, 08:00-16:30.
@@ -212,6 +228,15 @@ class Policy:
             out.append(f"itinerant_visit_max_minutes ({self.itinerant_visit_max_minutes}) is "
                        f"below itinerant_visit_base_minutes "
                        f"({self.itinerant_visit_base_minutes})")
+        for name in ("resource_room_build_yuan", "resource_room_equipment_yuan",
+                     "siting_share_minutes", "siting_cover_minutes", "siting_move_minutes"):
+            value = getattr(self, name)
+            top = 1e9 if name.endswith("yuan") else 240.0
+            if not (0 <= value <= top and math.isfinite(value)):
+                out.append(f"{name} must be in 0..{top:g}, got {value}")
+        if self.resource_room_build_yuan + self.resource_room_equipment_yuan <= 0:
+            out.append("a resource room must cost something: resource_room_build_yuan + "
+                       "resource_room_equipment_yuan is 0")
         if not (0 <= self.support_shared_room_minutes <= 240
                 and math.isfinite(self.support_shared_room_minutes)):
             out.append(f"support_shared_room_minutes must be in 0..240, got "

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrcplan.models.errors import InputError
+from lrcplan.optimizer.mip import quiet_highs as _quiet_highs
 
 
 @dataclass(frozen=True, eq=False)
@@ -215,32 +216,6 @@ def radius_model(dist: np.ndarray, p: int, z_keep: np.ndarray | None = None,
                        n, p, z_start, z_count,
                        np.zeros(n) if y_lower is None else np.asarray(y_lower, dtype=float),
                        np.ones(n) if y_upper is None else np.asarray(y_upper, dtype=float))
-
-
-def _quiet_highs():  # noqa: ANN202
-    """A new highspy.Highs without the copyright banner its constructor prints on stdout.
-
-    The banner would land in the middle of `lrcplan bench pmedian`'s table (and of --json
-    piped output), so file descriptor 1 points at /dev/null while it is built.
-    """
-    import ctypes
-    import os
-    import sys
-
-    import highspy
-
-    sys.stdout.flush()
-    libc = ctypes.CDLL(None)
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()
-            libc.fflush(None)  # C stdio buffers the banner: drop it before fd 1 returns
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    return h
 
 
 def _highs(model: RadiusModel, integer: bool, time_limit_s: float):  # noqa: ANN202

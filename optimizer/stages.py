@@ -30,11 +30,13 @@ from lrcplan.models.placement import PLACEMENT_FILES, PlacementOptions, Placemen
 from lrcplan.models.plan import Plan, StageOptions, StageResult, Violation
 from lrcplan.models.routes import ROUTES_FILES, RoutesOptions, RoutesResult
 from lrcplan.models.scenario import Scenario
+from lrcplan.models.siting import MODES, SITING_FILES, SitingOptions, SitingResult
 from lrcplan.models.tables import StageFiles
 from lrcplan.models.timetable import TIMETABLE_FILES, TimetableOptions, TimetableResult
 from lrcplan.optimizer.check import enrolment as check_enrolment
 from lrcplan.optimizer.check import placement as check_placement
 from lrcplan.optimizer.check import routes as check_routes
+from lrcplan.optimizer.check import siting as check_siting
 from lrcplan.optimizer.check import timetable as check_timetable
 
 Earlier = Sequence[StageResult]
@@ -109,6 +111,43 @@ ENROLMENT = Stage("enrolment", ("placement",), _solve_enrolment, check_enrolment
                   _enrolment_options)
 
 
+# ------------------------------------------------------------------ siting
+def _solve_siting(sc: Scenario, earlier: Earlier, opt: SitingOptions) -> SitingResult:
+    from lrcplan.optimizer.siting import solve_siting
+
+    return solve_siting(sc, earlier_result(earlier, EnrolmentResult), opt)
+
+
+def siting_arguments(p: argparse.ArgumentParser) -> None:
+    """The siting options of `lrcplan site` (`plan` runs the required mode)."""
+    p.add_argument("--mode", choices=MODES, default="required",
+                   help="required: the rooms the threshold rule demands; budget: where to "
+                        "build K rooms jointly with enrolment; coverage: most students "
+                        "within the policy's minutes of a room; p-median: least travel to "
+                        "the nearest room (default required)")
+    money = p.add_mutually_exclusive_group()
+    money.add_argument("--rooms", type=int, default=None, metavar="K",
+                       help="new rooms the bureau may build")
+    money.add_argument("--budget-yuan", type=float, default=None, metavar="Y",
+                       help="the budget in yuan (rooms cost the policy's build + equipment)")
+    p.add_argument("--no-curve", action="store_true",
+                   help="skip the budget-versus-coverage curve (each of 0..K solved)")
+
+
+def _siting_options(args: argparse.Namespace, time_limit_s: float) -> SitingOptions:
+    rooms = getattr(args, "rooms", None)
+    budget = getattr(args, "budget_yuan", None)
+    return SitingOptions(time_limit_s=time_limit_s, mode=getattr(args, "mode", "required"),
+                         rooms=-1 if rooms is None else int(rooms),
+                         budget_yuan=-1.0 if budget is None else float(budget),
+                         curve=not getattr(args, "no_curve", False))
+
+
+SITING = Stage("siting", ("placement", "enrolment"), _solve_siting, check_siting.RULES,
+               SITING_FILES, SitingOptions, None, _siting_options,
+               maps="lrcplan.maps.siting")
+
+
 # ------------------------------------------------------------------ routes
 def _solve_routes(sc: Scenario, earlier: Earlier, opt: RoutesOptions) -> RoutesResult:
     from lrcplan.optimizer.routes import solve_routes
@@ -145,5 +184,12 @@ TIMETABLE = Stage("timetable", ("placement", "enrolment", "routes"), _solve_time
                   maps="lrcplan.maps.timetable")
 
 
-STAGES: tuple[Stage, ...] = (PLACEMENT, ENROLMENT, ROUTES, TIMETABLE)
+STAGES: tuple[Stage, ...] = (PLACEMENT, ENROLMENT, SITING, ROUTES, TIMETABLE)
+# What `lrcplan site` plans and checks: the siting question needs no routes or timetable.
+SITE_STAGES: tuple[Stage, ...] = (PLACEMENT, ENROLMENT, SITING)
+
+
+def stages_of(names: Iterable[str]) -> tuple[Stage, ...]:
+    """The stages a plan must hold: a siting plan's three, else every stage."""
+    return SITE_STAGES if set(names) == {s.name for s in SITE_STAGES} else STAGES
 STAGE_FILES: tuple[StageFiles[Any], ...] = tuple(s.files for s in STAGES)

@@ -1,0 +1,1 @@
+"""Map layers and report section of the siting stage (filled in below)."""
