@@ -182,7 +182,7 @@ MOVES = TableSpec[Move](
     ("student_id", "grade", "from_school", "to_school", "travel_minutes"),
     items=lambda r: r.moves,
     cells=lambda m, sc: (m.student_id, m.grade, m.from_school, m.to_school,
-                         round(m.travel_minutes, 1)),
+                         round(m.travel_minutes, 2)),
     parse=_move)
 
 

@@ -231,7 +231,7 @@ def _pmedian(sc: Scenario, loads: Counter[str], need: tuple[str, ...], k: int,
     cap = t[:, :len(fixed)].min(axis=1, initial=math.inf)
     d = np.minimum(t[:, len(fixed):], cap[:, None]) if cand else np.zeros((len(demand), 0))
     if p <= 0 or not cand:
-        total = float((w[:, 0] * np.where(np.isfinite(cap), cap, 0.0)).sum())
+        total = round(float((w[:, 0] * np.where(np.isfinite(cap), cap, 0.0)).sum()) / 60, 1)
         return Outcome(True, frozenset(need), {}, total, total, True,
                        "no new room beyond the required ones: nothing to choose",
                        "radius formulation + HiGHS")

@@ -32,7 +32,7 @@ from lrcplan.models.scenario import Scenario
 from lrcplan.models.siting import SitingResult
 from lrcplan.optimizer.check import per_plan
 
-TRAVEL_TOLERANCE_MIN = 0.05  # minutes are written to a tenth
+TRAVEL_TOLERANCE_MIN = 0.05  # minutes are written to the hundredth
 OBJECTIVE_TOLERANCE = 0.05
 
 
@@ -248,6 +248,41 @@ def check_objective(sc: Scenario, plan: Plan) -> Iterable[Violation]:
                                                f"{value:.1f}")
 
 
+def check_curve(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: the budget curve holds one point per budget 0..K in order (none in required
+    mode or when not asked), an infeasible point carries no value, and the point at K
+    agrees with the plan itself (feasible when the plan is; budget and coverage: the same
+    students served when both are proven)."""
+    r = plan.get(SitingResult)
+    want = list(range(r.budget_rooms + 1)) if r.options.curve and \
+        r.options.mode != "required" and r.budget_rooms >= 0 else []
+    got = [p.rooms for p in r.curve]
+    if got != want:
+        yield _v("siting-curve", r.options.mode, f"points for budgets {got[:12]}, the plan "
+                                                 f"asks for {want[:12]}")
+        return
+    for p in r.curve:
+        if not p.feasible and (p.value != 0 or p.towns_covered != 0):
+            yield _v("siting-curve", str(p.rooms), "an infeasible point with a value")
+    if not r.curve:
+        return
+    last, s = r.curve[-1], r.summary
+    feasible = s.status.value != "infeasible"
+    if last.feasible != feasible:
+        yield _v("siting-curve", str(last.rooms), f"feasible {last.feasible}, the plan "
+                                                  f"is {s.status.value}")
+    elif feasible and r.options.mode in ("budget", "coverage") and last.proven and \
+            s.status.value == "optimal" and s.objective is not None and \
+            abs(last.value - s.objective) > OBJECTIVE_TOLERANCE:
+        yield _v("siting-curve", str(last.rooms), f"value {last.value} at the plan's budget, "
+                                                  f"the plan serves {s.objective}")
+    if feasible and last.feasible:
+        covered = sum(t.covered for t in r.towns)
+        if last.towns_covered != covered:
+            yield _v("siting-curve", str(last.rooms), f"{last.towns_covered} towns covered at "
+                                                      f"the plan's budget, the plan {covered}")
+
+
 def _pmedian_minutes(sc: Scenario, d: Derived) -> float:
     """LRC students' total minutes from their school to the nearest room site."""
     schools = sorted(s for s, n in d.loads.items() if n > 0)
@@ -263,4 +298,4 @@ def _pmedian_minutes(sc: Scenario, d: Derived) -> float:
 
 
 RULES = (check_moves, check_seats, check_threshold, check_built, check_rooms_table,
-         check_towns, check_objective)
+         check_towns, check_objective, check_curve)
