@@ -64,13 +64,15 @@ Builder = Callable[[Scenario, Plan, str], Layer | None]
 _REGISTRY: list[tuple[str, Builder]] = []
 
 
-def layer(name: str) -> Callable[[Builder], Builder]:
-    """Register a layer builder; layers are drawn in registration order (bottom first)."""
+def layer(name: str, *, below: str | None = None) -> Callable[[Builder], Builder]:
+    """Register a layer builder; layers are drawn in registration order (bottom first),
+    or just below the layer named `below` (an area must not cover the markers' clicks)."""
 
     def wrap(fn: Builder) -> Builder:
         if any(n == name for n, _ in _REGISTRY):
             raise ValueError(f"layer {name!r} registered twice")
-        _REGISTRY.append((name, fn))
+        at = next((i for i, (n, _) in enumerate(_REGISTRY) if n == below), len(_REGISTRY))
+        _REGISTRY.insert(at, (name, fn))
         return fn
 
     return wrap

@@ -34,7 +34,7 @@ REACH_COLOR = "#1f78b4"
 MAX_REACH_KM = 50.0  # p-median has no reach: no circles
 
 
-@layer("siting_uncovered_towns")
+@layer("siting_uncovered_towns", below="schools")
 def uncovered_towns_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     """Towns left without a room or centre after the plan."""
     r = plan.find(SitingResult)
@@ -45,12 +45,15 @@ def uncovered_towns_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     rows = [{"name": t.name, "color": UNCOVERED_COLOR, "fill_color": UNCOVERED_COLOR,
              "weight": 2.0, "fill_opacity": 0.25,
              "popup": _popup(t.name, [(label("siting_uncovered", lang), "")])} for t in shapes]
+    # Shown when the map opens for a siting question; in a full plan (required mode) it
+    # is one switch away, and leaves the static map's panel to the routes.
     return Layer("siting_uncovered_towns", "siting",
                  _frame(rows, [t.geometry for t in shapes]),
-                 (LegendEntry("siting_uncovered_towns", UNCOVERED_COLOR, "box"),))
+                 (LegendEntry("siting_uncovered_towns", UNCOVERED_COLOR, "box"),),
+                 show=r.options.mode != "required")
 
 
-@layer("siting_reach")
+@layer("siting_reach", below="schools")
 def reach_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     """The straight-line extent of each room's reach (where the mode has one)."""
     r = plan.find(SitingResult)
@@ -81,9 +84,10 @@ def reach_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
 
 @layer("siting_rooms")
 def rooms_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
-    """Every room site by status, sized by the LRC students it serves."""
+    """Every room site by status, sized by the LRC students it serves (not in the required
+    mode, where the schools layer already rings the rooms there and needed)."""
     r = plan.find(SitingResult)
-    if r is None or not r.rooms:
+    if r is None or not r.rooms or r.options.mode == "required":
         return None
     rows, geoms = [], []
     for room in r.rooms:
@@ -107,20 +111,37 @@ def rooms_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
 
 
 def curve_chart(result: SitingResult, lang: str) -> str:
-    """Coverage (or travel) against new rooms 0..K, each point solved, as inline SVG."""
+    """Coverage (or travel) against new rooms 0..K, each point solved, as inline SVG.
+
+    Budget and coverage: students served out of every LRC student (dashed), each point
+    labelled with the towns it covers; p-median: student-minutes to the nearest room.
+    """
+    from matplotlib.ticker import MaxNLocator
+
     pts = [p for p in result.curve if p.feasible]
-    fig = Figure(figsize=(6.4, 3.2))
+    k = max((p.rooms for p in result.curve), default=0)
+    fig = Figure(figsize=(6.4, 2.6))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.plot([p.rooms for p in pts], [p.value for p in pts], marker="o", color="#1f78b4")
+    counts = result.options.mode in ("budget", "coverage")
     for p in pts:
-        if not p.proven:
-            ax.annotate("?", (p.rooms, p.value), textcoords="offset points", xytext=(0, 6))
+        tag = (f"{p.towns_covered}" if counts else "") + ("" if p.proven else " ?")
+        if tag:
+            ax.annotate(tag, (p.rooms, p.value), textcoords="offset points", xytext=(0, 6),
+                        ha="center", fontsize=7, color="#555555")
+    total = sum(t.lrc_students for t in result.towns)
+    if counts and total:
+        ax.axhline(total, color="#999999", linestyle="--", linewidth=0.8)
+        ax.set_ylim(0, total * 1.12)
     bad = [p.rooms for p in result.curve if not p.feasible]
     if bad:
         ax.axvspan(min(bad) - 0.5, max(bad) + 0.5, color="#e31a1c", alpha=0.08)
-    ax.set_xlabel(label("siting_new_rooms", lang))
-    ax.set_ylabel(label(f"siting_curve_{result.options.mode}", lang))
+    ax.set_xlim(-0.5, k + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(label("siting_new_rooms", lang), fontsize=8)
+    ax.set_ylabel(label(f"siting_curve_{result.options.mode}", lang), fontsize=8)
+    ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return _svg(fig, "siting")
@@ -139,8 +160,11 @@ def _curve(plan: Plan, sc: Scenario, layers: list[Layer], lang: str) -> tuple[st
                     (_e(label("towns_covered", lang)), True),
                     (_e(label(f"siting_curve_{r.options.mode}", lang)), True),
                     (_e(label("siting_proven", lang)), False)], rows)
-    infeasible = ("<p>" + _e(label("siting_curve_infeasible", lang)) + "</p>"
-                  if any(not p.feasible for p in r.curve) else "")
+    notes = [label("siting_curve_note", lang)] if r.options.mode in ("budget", "coverage") \
+        else []
+    if any(not p.feasible for p in r.curve):
+        notes.append(label("siting_curve_infeasible", lang))
+    infeasible = "".join(f"<p>{_e(n)}</p>" for n in notes)
     return label("siting_curve", lang), curve_chart(r, lang) + infeasible + table
 
 

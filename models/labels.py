@@ -118,6 +118,9 @@ _LABELS: dict[str, tuple[str, str]] = {
     "siting_proven": ("proven", "已证明最优"),
     "siting_curve_infeasible": ("Shaded: budgets too small to keep the threshold rule.",
                                 "阴影：预算不足以满足资源教室建设标准。"),
+    "siting_curve_note": ("Each point is solved to proof; its label is the towns covered; "
+                          "dashed: every LRC student.",
+                          "每个点均求解并证明最优；标注为覆盖乡镇数；虚线为全部随班就读学生。"),
     "siting_no_rooms": ("No new room is built.", "无新建资源教室。"),
     "siting_from": ("from", "原学校"),
     "siting_to": ("to", "新学校"),

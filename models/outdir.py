@@ -265,12 +265,26 @@ def _is_write_error(exc: BaseException) -> bool:
                for c in type(exc).__mro__)
 
 
+def _disk_full(shown: str) -> bool:
+    """Whether the file system of the output folder has (next to) no space left."""
+    folder = Path(shown).parent
+    try:
+        st = os.statvfs(folder if str(folder) else ".")
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
 def _output_error(exc: BaseException, shown: str, kind: str, intact: bool) -> OutputError:
     if isinstance(exc, OSError) and exc.errno in _CAUSES:
         cause = _CAUSES[exc.errno]
     else:
         text = str(exc).lower()
         cause = next((c for key, c in _TEXT_CAUSES if key in text), None)
+        if cause is None and _disk_full(shown):
+            # GDAL's GeoPackage driver reports SQLite's full disk as "Failed to commit
+            # transaction", without an errno: the free space says what happened.
+            cause = "disk full"
         if cause is None:
             cause = (exc.strerror if isinstance(exc, OSError) and exc.strerror
                      else " ".join(str(exc).split())[:200] or type(exc).__name__)

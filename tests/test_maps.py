@@ -49,7 +49,8 @@ def test_layers_have_the_expected_features(demo: tuple[Scenario, Plan]) -> None:
     sc, plan = demo
     layers = {lay.name: lay for lay in build_layers(sc, plan, include_empty=True)}
     assert list(layers) == ["towns", "student_cells", "enrolment_flows", "special_flows",
-                            "unplaced_areas", "schools", "routes", "route_stops"]
+                            "unplaced_areas", "siting_uncovered_towns", "schools",
+                            "routes", "route_stops"]
     schools = layers["schools"].frame
     assert len(schools) == len(sc.schools)
     loads = {x.school_id: x for x in plan.get(EnrolmentResult).schools}
@@ -137,8 +138,8 @@ def test_pages_open_from_disk_without_errors(written: Path, tmp_path: Path) -> N
             "css selector", ".leaflet-control-layers-overlays label")]
         assert overlays == ["Towns and streets", "Students per 1 km cell",
                             "Home to school (LRC)", "Home to special school",
-                            "Unplaced students", "Schools", "Teacher routes",
-                            "Visited places"]
+                            "Unplaced students", "Towns without a room or centre",
+                            "Schools", "Teacher routes", "Visited places"]
         assert browser.find_elements("css selector", ".lrc-legend .row")
         browser.save_screenshot(str(tmp_path / "map.png"))
 
