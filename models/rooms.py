@@ -124,3 +124,27 @@ def towns_covered(sc: Scenario, rooms: frozenset[str]) -> dict[str, bool]:
     towns = sorted({s.town for s in sc.schools} | {t.name for t in sc.towns})
     have = {sc.school_by_id[r].town for r in rooms if r in sc.school_by_id}
     return {t: t in have for t in towns}
+
+
+def mover_classes(sc: Scenario, seats: Iterable[tuple[str, str, int, int | None]],
+                  school_of: Mapping[str, str]) -> dict[str, int]:
+    """Each moved student's class at the new school: the class of the grade with the fewest
+    LRC students once every mover has left (lowest index on ties), movers in id order.
+
+    `seats` are the enrolment plan's LRC seats as (student, school, grade, class index).
+    One LRC student per class is preferred (Policy.preferred_lrc_per_class), so a mover
+    takes an empty class before any gets a second.
+    """
+    grade = {sid: g for sid, _, g, _ in seats}
+    occupancy: Counter[tuple[str, int, int]] = Counter(
+        (school, g, k) for sid, school, g, k in seats if sid not in school_of and k is not None)
+    out = {}
+    for sid, to in sorted(school_of.items()):
+        g = grade[sid]
+        classes = [c.index for c in sc.classes_by_school_grade.get((to, g), ())]
+        if not classes:
+            continue
+        k = min(classes, key=lambda i: (occupancy[(to, g, i)], i))
+        occupancy[(to, g, k)] += 1
+        out[sid] = k
+    return out

@@ -76,6 +76,7 @@ class Move:
     grade: int
     from_school: str
     to_school: str
+    to_class: int  # class index in the new school's grade (the one with fewest LRC)
     travel_minutes: float  # home to the new school
 
 
@@ -174,14 +175,15 @@ TOWNS = TableSpec[TownCover](
 
 def _move(row: Cells) -> Move:
     return Move(as_id(row, "student_id"), _count(row, "grade"), as_id(row, "from_school"),
-                as_id(row, "to_school"), as_float(row, "travel_minutes"))
+                as_id(row, "to_school"), _count(row, "to_class"),
+                as_float(row, "travel_minutes"))
 
 
 MOVES = TableSpec[Move](
     "siting_moves.csv",
-    ("student_id", "grade", "from_school", "to_school", "travel_minutes"),
+    ("student_id", "grade", "from_school", "to_school", "to_class", "travel_minutes"),
     items=lambda r: r.moves,
-    cells=lambda m, sc: (m.student_id, m.grade, m.from_school, m.to_school,
+    cells=lambda m, sc: (m.student_id, m.grade, m.from_school, m.to_school, m.to_class,
                          round(m.travel_minutes, 2)),
     parse=_move)
 

@@ -34,6 +34,7 @@ from lrcplan.models.plan import StageSummary, Status
 from lrcplan.models.rooms import (
     centres,
     existing_rooms,
+    mover_classes,
     reach,
     reach_minutes,
     room_candidates,
@@ -306,14 +307,22 @@ def _result(sc: Scenario, enrolment: EnrolmentResult, opt: SitingOptions, k: int
     in_town = Counter(sc.school_by_id[s].town for s in sites)
     towns = tuple(TownCover(tn, in_town.get(tn, 0), lrc_at.get(tn, 0), served_at.get(tn, 0),
                             ok) for tn, ok in towns_covered(sc, sites).items())
-    seat = {s.student_id: s for s in enrolment.lrc_seats}
-    moves = tuple(Move(sid, seat[sid].grade, seat[sid].school_id, to,
-                       _home_minutes(sc, sid, to)) for sid, to in sorted(out.school_of.items()))
+    moves = _moves(sc, enrolment, out.school_of)
     status = (Status.INFEASIBLE if not out.feasible else Status.DONE if opt.mode == "required"
               else Status.OPTIMAL if out.proven else Status.FEASIBLE)
     summary = StageSummary("siting", status, seconds, out.objective, out.bound, out.engine,
                            out.proof)
     return SitingResult(summary, tuple(rooms), towns, moves, curve, k, opt)
+
+
+def _moves(sc: Scenario, enrolment: EnrolmentResult, school_of: dict[str, str]
+           ) -> tuple[Move, ...]:
+    """The moved students with their new class (models/rooms.py `mover_classes`)."""
+    seat = {s.student_id: s for s in enrolment.lrc_seats}
+    classes = mover_classes(sc, [(s.student_id, s.school_id, s.grade, s.class_index)
+                                 for s in enrolment.lrc_seats], school_of)
+    return tuple(Move(sid, seat[sid].grade, seat[sid].school_id, to, classes[sid],
+                      _home_minutes(sc, sid, to)) for sid, to in sorted(school_of.items()))
 
 
 def _home_minutes(sc: Scenario, student_id: str, school_id: str) -> float:

@@ -275,13 +275,22 @@ def _with(plan: Plan, **changes: object) -> list[str]:
     return sorted({v.rule for v in check(sc, plan.replacing(r), SITE_STAGES)})
 
 
-def test_checker_catches_a_move_into_a_full_grade() -> None:
+def test_checker_catches_a_move_into_a_full_class() -> None:
     plan = _budget_plan()
-    sc = six_at_b()
-    small = replace(sc, classes=tuple(c for c in sc.classes if c.school_id != "A" or c.index == 1))
-    r = siting(plan)
-    got = {v.rule for v in check(small, plan, SITE_STAGES)}
-    assert "siting-seats" in got, (got, r.moves)
+    first = siting(plan).moves[0]
+    crowded = tuple(replace(m, to_class=first.to_class) for m in siting(plan).moves)
+    assert _with(plan, moves=crowded) == ["siting-class", "siting-seats"]
+    assert "siting-seats" in _with(plan, moves=(replace(first, to_class=99),
+                                                *siting(plan).moves[1:]))
+
+
+def test_moved_students_spread_one_per_class() -> None:
+    plan = _budget_plan()
+    moves = siting(plan).moves
+    assert sorted(m.to_class for m in moves) == [1, 2, 3, 4, 5, 6]
+    swapped = (replace(moves[0], to_class=moves[1].to_class),
+               replace(moves[1], to_class=moves[0].to_class), *moves[2:])
+    assert _with(plan, moves=swapped) == ["siting-class"]
 
 
 def test_checker_catches_the_threshold_broken() -> None:
@@ -318,7 +327,7 @@ def test_checker_catches_towns_objective_and_curve() -> None:
     assert "towns-table" in _with(plan, towns=flipped)
     assert "siting-objective" in _with(plan, summary=replace(r.summary, objective=5.0))
     assert "siting-curve" in _with(plan, curve=r.curve[:-1])
-    moved = (Move("S0", 1, "B", "A", 7.8),)
+    moved = (Move("S0", 1, "B", "A", 1, 7.8),)
     assert "siting-move" in _with(plan_of(six_at_b(), mode="coverage", rooms=2), moves=moved)
 
 

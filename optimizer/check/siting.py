@@ -20,7 +20,7 @@ from lrcplan.models.plan import Plan, Violation
 from lrcplan.models.rooms import (
     centres,
     existing_rooms,
-    lrc_capacity,
+    mover_classes,
     reach,
     reach_minutes,
     room_candidates,
@@ -113,16 +113,42 @@ def check_moves(sc: Scenario, plan: Plan) -> Iterable[Violation]:
 
 
 def check_seats(sc: Scenario, plan: Plan) -> Iterable[Violation]:
-    """Hard: after the moves no school holds more LRC students of a grade than its classes
-    seat (classes x max_lrc_per_class)."""
-    cap = lrc_capacity(sc)
-    seats = {s.student_id: s.grade for s in plan.get(EnrolmentResult).lrc_seats}
-    per: Counter[tuple[str, int]] = Counter((school, seats[sid]) for sid, school in
-                                            derive(sc, plan).school_of.items())
-    for (school, grade), n in sorted(per.items()):
-        if n > cap.get((school, grade), 0):
-            yield _v("siting-seats", f"{school} grade {grade}",
-                     f"{n} LRC students, {cap.get((school, grade), 0)} seats")
+    """Hard: after the moves every class holds at most max_lrc_per_class LRC students, and
+    a moved student's class exists in the new school's grade."""
+    moved = {m.student_id: m for m in plan.get(SitingResult).moves}
+    per: Counter[tuple[str, int, int | None]] = Counter()
+    for s in plan.get(EnrolmentResult).lrc_seats:
+        m = moved.get(s.student_id)
+        if m is None:
+            per[(s.school_id, s.grade, s.class_index)] += 1
+            continue
+        if m.to_class not in {c.index for c in
+                              sc.classes_by_school_grade.get((m.to_school, s.grade), ())}:
+            yield _v("siting-seats", m.student_id, f"{m.to_school} has no class {m.to_class} "
+                                                   f"in grade {s.grade}")
+        per[(m.to_school, s.grade, m.to_class)] += 1
+    cap = sc.policy.max_lrc_per_class
+    for (school, grade, idx), n in sorted(per.items(), key=str):
+        if n > cap:
+            yield _v("siting-seats", f"{school}-{grade}-{idx}", f"{n} LRC students after "
+                                                                f"the moves (max {cap})")
+
+
+def check_classes(sc: Scenario, plan: Plan) -> Iterable[Violation]:
+    """Hard: a moved student takes the class of the grade with the fewest LRC students
+    (one per class preferred), as models/rooms.py `mover_classes` states the rule."""
+    r = plan.get(SitingResult)
+    if len({m.student_id for m in r.moves}) != len(r.moves):
+        return  # check_moves names the duplicate
+    seats = plan.get(EnrolmentResult).lrc_seats
+    want = mover_classes(sc, [(s.student_id, s.school_id, s.grade, s.class_index)
+                              for s in seats], {m.student_id: m.to_school for m in r.moves
+                                                if m.student_id in {s.student_id for s in seats}})
+    for m in r.moves:
+        if m.student_id in want and want[m.student_id] != m.to_class:
+            yield _v("siting-class", m.student_id, f"class {m.to_class}, but class "
+                                                   f"{want[m.student_id]} of {m.to_school} has "
+                                                   "fewer LRC students")
 
 
 def check_threshold(sc: Scenario, plan: Plan) -> Iterable[Violation]:
@@ -297,5 +323,5 @@ def _pmedian_minutes(sc: Scenario, d: Derived) -> float:
     return float(np.round((w * t).sum() / 60.0, 1))
 
 
-RULES = (check_moves, check_seats, check_threshold, check_built, check_rooms_table,
+RULES = (check_moves, check_seats, check_classes, check_threshold, check_built, check_rooms_table,
          check_towns, check_objective, check_curve)
