@@ -81,55 +81,45 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_plan(args: argparse.Namespace) -> int:
-    """Plan a district: every registered stage, then the independent check; write OUT."""
+def _plan_and_write(args: argparse.Namespace, stages: Sequence[Any], what: str) -> int:
+    """Run these stages on args.scenario, check, write args.output atomically, summarise."""
     from lrcplan.maps.render import save_plan
     from lrcplan.models.io import load_scenario
     from lrcplan.models.outdir import check_output
     from lrcplan.optimizer.pipeline import plan_summary, run_plan
-    from lrcplan.optimizer.stages import STAGES
 
     if args.time_limit is not None and not args.time_limit > 0:
         raise InputError(f"--time-limit must be positive, got {args.time_limit}")
     check_output(args.output, "plan", protect=[args.scenario])  # before a long solve
-    step = _progress(3, "plan")
+    step = _progress(3, what)
     sc = load_scenario(args.scenario)
     step("loaded")
-    plan = run_plan(sc, {s.name: s.options(args, args.time_limit) for s in STAGES})
+    plan = run_plan(sc, {s.name: s.options(args, args.time_limit) for s in stages},
+                    stages=stages)
     step("solved and checked")
     save_plan(plan, sc, args.output, maps=not args.no_maps, lang=args.lang, tiles=args.tiles)
     step("written")
     print(plan_summary(plan))
     print(f"\nWritten to {args.output}")
     return 1 if plan.violations else 0
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Plan a district: every registered stage, then the independent check; write OUT."""
+    from lrcplan.optimizer.stages import STAGES
+
+    return _plan_and_write(args, STAGES, "plan")
 
 
 def cmd_site(args: argparse.Namespace) -> int:
     """Answer the bureau's siting question: placement, enrolment and siting; write OUT."""
-    from lrcplan.maps.render import save_plan
-    from lrcplan.models.io import load_scenario
-    from lrcplan.models.outdir import check_output
-    from lrcplan.optimizer.pipeline import plan_summary, run_plan
     from lrcplan.optimizer.stages import SITE_STAGES
 
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise InputError(f"--time-limit must be positive, got {args.time_limit}")
     if args.rooms is not None and args.rooms < 0:
         raise InputError(f"--rooms must be 0 or more, got {args.rooms}")
     if args.budget_yuan is not None and not 0 <= args.budget_yuan < float("inf"):
         raise InputError(f"--budget-yuan must be 0 or more, got {args.budget_yuan}")
-    check_output(args.output, "plan", protect=[args.scenario])
-    step = _progress(3, "site")
-    sc = load_scenario(args.scenario)
-    step("loaded")
-    plan = run_plan(sc, {s.name: s.options(args, args.time_limit) for s in SITE_STAGES},
-                    stages=SITE_STAGES)
-    step("solved and checked")
-    save_plan(plan, sc, args.output, maps=not args.no_maps, lang=args.lang, tiles=args.tiles)
-    step("written")
-    print(plan_summary(plan))
-    print(f"\nWritten to {args.output}")
-    return 1 if plan.violations else 0
+    return _plan_and_write(args, SITE_STAGES, "site")
 
 
 def _recorded_scenario(plan_dir: Path) -> Path:
