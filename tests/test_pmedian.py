@@ -148,13 +148,15 @@ def test_cli_bench_pmedian_bad_file_exits_2(tmp_path: Path,
     assert f"{bad}:3:" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("levels", [10_000, 0])  # whole root LP, row generation
 @pytest.mark.parametrize("reduce", [True, False])
 @pytest.mark.parametrize("seed", [0, 4, 9])
 def test_exact_stage_improves_a_poor_incumbent(monkeypatch: pytest.MonkeyPatch, seed: int,
-                                               reduce: bool) -> None:
+                                               reduce: bool, levels: int) -> None:
     """With the heuristic crippled, the reduced-cost-fixed MIP must still reach brute force."""
     from lrcplan.optimizer import pmedian
 
+    monkeypatch.setattr(pmedian, "FULL_LP_LEVELS", levels)
     d, p = _random(seed)
     monkeypatch.setattr(pmedian, "_interchange", lambda d, sites, deadline: sorted(sites))
     monkeypatch.setattr(pmedian, "_greedy", lambda d, p: list(range(d.shape[1] - p,
@@ -164,11 +166,33 @@ def test_exact_stage_improves_a_poor_incumbent(monkeypatch: pytest.MonkeyPatch, 
     check_pmedian(d, p, res)
 
 
+@pytest.mark.parametrize("levels", [10_000, 0])
 @pytest.mark.parametrize("seed", range(4))
-def test_medium_instances_against_brute_force(seed: int) -> None:
+def test_medium_instances_against_brute_force(monkeypatch: pytest.MonkeyPatch, seed: int,
+                                              levels: int) -> None:
     """n = 30, p = 3: enough levels for the LP to be fractional and fixing to bite."""
+    from lrcplan.optimizer import pmedian
+
+    monkeypatch.setattr(pmedian, "FULL_LP_LEVELS", levels)
     rng = np.random.default_rng(100 + seed)
     xy = rng.integers(0, 60, size=(30, 2))
     d = np.abs(xy[:, None, :] - xy[None, :, :]).sum(axis=2)
     res = solve_pmedian(d, 3, 30.0)
     assert res.proven and res.objective == _brute(d, 3)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_root_lp_by_row_generation_equals_the_whole_lp(monkeypatch: pytest.MonkeyPatch,
+                                                       seed: int) -> None:
+    """Growing levels from the heuristic's distances ends at the whole radius LP's value,
+    and the fixing it feeds keeps the optimum (forced on small instances)."""
+    from lrcplan.optimizer import pmedian
+
+    monkeypatch.setattr(pmedian, "FULL_LP_LEVELS", 0)
+    d, p = _random(seed)
+    sites = heuristic_pmedian(d, p)
+    root = pmedian._root_lp(d, p, sites, deadline=float("inf"))
+    assert root is not None
+    assert root[3] == pytest.approx(lp_bound(d, p), abs=1e-6)
+    res = solve_pmedian(d, p, 20.0)
+    assert res.proven and res.objective == _brute(d, p)
