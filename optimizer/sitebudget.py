@@ -301,6 +301,10 @@ def solve_budget(d: BudgetData, k: int, time_limit_s: float, *, tiers: int = 3
     """Solve the tiers in order (2: towns and served only, as the curve needs)."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
+    kept = np.array([d.kept_of(j) for j in range(d.n)], np.int64)
+    if int(((~d.room) & (kept >= d.threshold)).sum()) > k:
+        # incumbents alone bring more schools to the threshold than k rooms can serve
+        return BudgetSolution(False, (), (), (), False, time.perf_counter() - t0, True)
     bm = build_model(d, k)
     ycols = np.array(list(bm.y.values()), np.int64)
     wcols = bm.towns[bm.towns >= 0]
