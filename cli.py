@@ -119,6 +119,8 @@ def cmd_site(args: argparse.Namespace) -> int:
         raise InputError(f"--rooms must be 0 or more, got {args.rooms}")
     if args.budget_yuan is not None and not 0 <= args.budget_yuan < float("inf"):
         raise InputError(f"--budget-yuan must be 0 or more, got {args.budget_yuan}")
+    if args.minutes is not None and not 0 <= args.minutes <= 24 * 60:
+        raise InputError(f"--minutes must be in 0..1440, got {args.minutes}")
     return _plan_and_write(args, SITE_STAGES, "site")
 
 

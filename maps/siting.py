@@ -59,7 +59,7 @@ def reach_layer(sc: Scenario, plan: Plan, lang: str) -> Layer | None:
     r = plan.find(SitingResult)
     if r is None:
         return None
-    minutes = reach_minutes(sc.policy, r.options.mode)
+    minutes = reach_minutes(sc.policy, r.options.mode, r.options.cover_minutes)
     km = minutes / 60.0 * sc.policy.speed_kmh / sc.policy.detour_factor
     if not 0 < km <= MAX_REACH_KM or not math.isfinite(km):
         return None

@@ -67,14 +67,15 @@ def lrc_loads(seats: Iterable[tuple[str, str]]) -> Counter[str]:
     return Counter(school for _, school in seats)
 
 
-def reach_minutes(pol: Policy, mode: str) -> float:
+def reach_minutes(pol: Policy, mode: str, cover_minutes: float = -1.0) -> float:
     """How far a student's school may be from the room that serves it, by siting mode.
 
     required and budget: the sharing reach (0: only the school's own room); coverage: the
-    covering radius; p-median: any distance (every student uses the nearest room).
+    covering radius (`cover_minutes`, else the policy's); p-median: any distance (every
+    student uses the nearest room).
     """
-    return {"coverage": pol.siting_cover_minutes, "p-median": math.inf}.get(
-        mode, pol.siting_share_minutes)
+    cover = cover_minutes if cover_minutes >= 0 else pol.siting_cover_minutes
+    return {"coverage": cover, "p-median": math.inf}.get(mode, pol.siting_share_minutes)
 
 
 @dataclass(frozen=True)

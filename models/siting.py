@@ -36,13 +36,15 @@ class SitingOptions(StageOptions):
     rooms: int = -1  # new rooms the bureau may build; -1: from budget_yuan, else none
     budget_yuan: float = -1.0  # the budget in yuan; -1: not given
     curve: bool = True  # solve every budget 0..K for the budget-versus-coverage curve
+    cover_minutes: float = -1.0  # coverage mode's radius; -1: Policy.siting_cover_minutes
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if self.rooms < -1 or (self.budget_yuan < 0 and self.budget_yuan != -1.0):
-            raise ValueError("rooms and budget_yuan must be 0 or more")
+        if self.rooms < -1 or (self.budget_yuan < 0 and self.budget_yuan != -1.0) or \
+                (self.cover_minutes < 0 and self.cover_minutes != -1.0):
+            raise ValueError("rooms, budget_yuan and cover_minutes must be 0 or more")
 
 
 @dataclass(frozen=True)

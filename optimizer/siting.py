@@ -8,7 +8,7 @@ Modes (models/siting.py MODES), each exact, each with status, objective and boun
   students enrol (optimizer/sitebudget.py: a MIP on HiGHS, lexicographic tiers towns
   covered > students served > travel > rooms, each proven).
 * coverage -- maximal covering: K new rooms, the most LRC students whose school lies
-  within `siting_cover_minutes` of a room (a MIP on HiGHS; enrolment unchanged).
+  within `siting_cover_minutes` (or `--minutes`) of a room (a MIP on HiGHS; enrolment unchanged).
 * p-median -- K new rooms minimising LRC students' total travel from their school to
   the nearest room (optimizer/pmedian.py's radius formulation, proven; existing rooms
   and centres enter as each school's distance cap min(d_ij, nearest existing), which is
@@ -88,15 +88,17 @@ def solve_siting(sc: Scenario, enrolment: EnrolmentResult, opt: SitingOptions
     if opt.mode in ("budget", "coverage", "p-median") and k < 0:
         k = len(need)  # no budget given: as many as the rule needs
     data = budget_data(sc, enrolment) if opt.mode == "budget" else None
-    out = _run(sc, opt.mode, loads, need, k, data, opt.time_limit_s)
+    cover = reach_minutes(sc.policy, "coverage", opt.cover_minutes)
+    out = _run(sc, opt.mode, loads, need, k, data, opt.time_limit_s, cover)
     curve: tuple[CurvePoint, ...] = ()
     if opt.curve and opt.mode != "required" and k >= 0:
-        curve = _curve(sc, opt.mode, loads, need, k, data, opt.time_limit_s)
+        curve = _curve(sc, opt.mode, loads, need, k, data, opt.time_limit_s, cover)
     return _result(sc, enrolment, opt, k, need, out, curve, time.perf_counter() - t0)
 
 
 def _run(sc: Scenario, mode: str, loads: Counter[str], need: tuple[str, ...], k: int,
-         data: BudgetData | None, limit_s: float, *, tiers: int = 3) -> Outcome:
+         data: BudgetData | None, limit_s: float, cover_minutes: float, *, tiers: int = 3
+         ) -> Outcome:
     if mode == "required":
         return _required(sc, need, k)
     if mode == "budget":
@@ -108,7 +110,7 @@ def _run(sc: Scenario, mode: str, loads: Counter[str], need: tuple[str, ...], k:
                        f"{mode} does not move students: at least {len(need)} new rooms "
                        f"are needed, the budget allows {k}", "")
     if mode == "coverage":
-        return _coverage(sc, loads, need, k, limit_s)
+        return _coverage(sc, loads, need, k, limit_s, cover_minutes)
     return _pmedian(sc, loads, need, k, limit_s)
 
 
@@ -165,8 +167,7 @@ def _fixed_sites(sc: Scenario, need: tuple[str, ...]) -> list[str]:
 
 
 def _coverage(sc: Scenario, loads: Counter[str], need: tuple[str, ...], k: int,
-              limit_s: float) -> Outcome:
-    minutes = sc.policy.siting_cover_minutes
+              limit_s: float, minutes: float) -> Outcome:
     demand = _demand(sc, loads)
     fixed = set(_fixed_sites(sc, need))
     cand = [s for s in room_candidates(sc) if s not in fixed]
@@ -256,11 +257,12 @@ def _minutes(sc: Scenario, a: list[str], b: list[str]) -> np.ndarray:
 
 
 def _curve(sc: Scenario, mode: str, loads: Counter[str], need: tuple[str, ...], k: int,
-           data: BudgetData | None, limit_s: float) -> tuple[CurvePoint, ...]:
+           data: BudgetData | None, limit_s: float, cover_minutes: float
+           ) -> tuple[CurvePoint, ...]:
     """The mode solved for 0..k new rooms (budget: towns and served tiers only)."""
     points = []
     for kk in range(k + 1):
-        out = _run(sc, mode, loads, need, kk, data, limit_s, tiers=2)
+        out = _run(sc, mode, loads, need, kk, data, limit_s, cover_minutes, tiers=2)
         rooms = existing_rooms(sc) | centres(sc) | out.new
         covered = sum(towns_covered(sc, frozenset(rooms)).values())
         points.append(CurvePoint(kk, out.feasible, covered if out.feasible else 0,
@@ -281,7 +283,7 @@ def _result(sc: Scenario, enrolment: EnrolmentResult, opt: SitingOptions, k: int
     cent = centres(sc)
     new = out.new if out.feasible else frozenset()
     sites = frozenset(have | cent | new)
-    minutes = reach_minutes(pol, opt.mode)
+    minutes = reach_minutes(pol, opt.mode, opt.cover_minutes)
     r = reach(sc, loads, sorted(sites), minutes)
     uses = {s: r.shares(s, sites) for s in sorted(loads)}
     users = Counter()

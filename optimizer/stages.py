@@ -130,6 +130,9 @@ def siting_arguments(p: argparse.ArgumentParser) -> None:
                        help="new rooms the bureau may build")
     money.add_argument("--budget-yuan", type=float, default=None, metavar="Y",
                        help="the budget in yuan (rooms cost the policy's build + equipment)")
+    p.add_argument("--minutes", type=float, default=None, metavar="M",
+                   help="coverage mode: a student is covered within M minutes of a room "
+                        "(default: the policy's siting_cover_minutes, 15)")
     p.add_argument("--no-curve", action="store_true",
                    help="skip the budget-versus-coverage curve (each of 0..K solved)")
 
@@ -140,7 +143,9 @@ def _siting_options(args: argparse.Namespace, time_limit_s: float) -> SitingOpti
     return SitingOptions(time_limit_s=time_limit_s, mode=getattr(args, "mode", "required"),
                          rooms=-1 if rooms is None else int(rooms),
                          budget_yuan=-1.0 if budget is None else float(budget),
-                         curve=not getattr(args, "no_curve", False))
+                         curve=not getattr(args, "no_curve", False),
+                         cover_minutes=-1.0 if getattr(args, "minutes", None) is None
+                         else float(args.minutes))
 
 
 SITING = Stage("siting", ("placement", "enrolment"), _solve_siting, check_siting.RULES,

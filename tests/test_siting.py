@@ -155,6 +155,19 @@ def test_incumbents_force_a_room_and_too_small_a_budget_is_infeasible() -> None:
     assert r1.summary.status is Status.OPTIMAL and [x.school_id for x in r1.built] == ["B"]
 
 
+def test_coverage_radius_from_the_options() -> None:
+    """B's six students are 3 km (7.8 min) from A's room: covered at 10 min, not at 5."""
+    r10 = siting(plan_of(six_at_b(), mode="coverage", rooms=1, cover_minutes=10.0))
+    r5 = siting(plan_of(six_at_b(), mode="coverage", rooms=1, cover_minutes=5.0))
+    assert r10.summary.objective == 6 and r5.summary.objective == 6  # B has its room
+    sc = town_district([("A", 0.0, "T1", 6, True), ("B", 3.0, "T1", 6, False)],
+                       [(f"S{i}", 3.0, "B", None) for i in range(4)])
+    assert siting(plan_of(sc, mode="coverage", rooms=0, cover_minutes=10.0)
+                  ).summary.objective == 4
+    assert siting(plan_of(sc, mode="coverage", rooms=0, cover_minutes=5.0)
+                  ).summary.objective == 0
+
+
 def test_coverage_and_pmedian_need_the_required_rooms_first() -> None:
     r = siting(plan_of(six_at_b(), mode="coverage", rooms=0))
     assert r.summary.status is Status.INFEASIBLE and "at least 1 new rooms" in r.summary.proof
@@ -345,6 +358,7 @@ def test_site_command_writes_a_checked_plan(tmp_path: Path) -> None:
     (["--rooms", "-2"], "--rooms must be 0 or more"),
     (["--budget-yuan", "-5"], "--budget-yuan must be 0 or more"),
     (["--time-limit", "0"], "--time-limit must be positive"),
+    (["--minutes", "nan"], "--minutes must be in 0..1440"),
 ])
 def test_site_command_bad_options(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                   args: list[str], words: str) -> None:

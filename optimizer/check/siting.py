@@ -62,7 +62,7 @@ def derive(sc: Scenario, plan: Plan) -> Derived:
     loads = Counter(school_of.values())
     built = frozenset(x.school_id for x in r.rooms if x.status in ("required", "new"))
     rooms = frozenset(existing_rooms(sc) | centres(sc) | built)
-    minutes = reach_minutes(sc.policy, r.options.mode)
+    minutes = reach_minutes(sc.policy, r.options.mode, r.options.cover_minutes)
     near = reach(sc, [s for s in loads if s in sc.school_by_id],
                  sorted(x for x in rooms if x in sc.school_by_id), minutes)
     uses = {s: near.shares(s, rooms) for s in sorted(loads)}
