@@ -21,7 +21,7 @@ from lrcplan.models.scenario import Scenario
 from lrcplan.models.tables import CellError, StageFiles, options_from_json, options_json, text
 
 PLAN_FORMAT = "lrcplan-plan"
-PLAN_FORMAT_VERSION = 2
+PLAN_FORMAT_VERSION = 3  # 3: the siting stage (rooms.csv ...) in every plan
 MAX_CELL_CHARS = 100_000  # a plan's longest cell is a reason of a few hundred characters
 
 
