@@ -252,6 +252,15 @@ def cmd_bench_pmedian(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_cpmedian(args: argparse.Namespace) -> int:
+    """Solve capacitated p-median files exactly; exit 0 (unproven rows say so)."""
+    from lrcplan.optimizer import cpmedfile
+
+    _bench_table(cpmedfile, lambda on_row: cpmedfile.bench_cpmedian(
+        args.files, time_limit_s=args.time_limit, on_row=on_row), args.json)
+    return 0
+
+
 def cmd_bench_week(args: argparse.Namespace) -> int:
     """Weekly routes: lrcplan against OR-Tools and VROOM; exit 1 if lrcplan's plan breaks a rule."""
     from lrcplan.optimizer.benchweek import cli_week
@@ -389,6 +398,19 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("--json", type=Path, default=None, metavar="FILE",
                     help="write one record per instance to FILE")
     bp.set_defaults(func=cmd_bench_pmedian)
+    bc = bench.add_parser("cpmedian", help="capacitated p-median: Osman-Christofides files, "
+                                           "solved exactly",
+                          description="Solve each capacitated p-median file (first line "
+                                      "'problem best_value', then 'n p capacity', then "
+                                      "'id x y demand'; Euclidean distances rounded down) to "
+                                      "proven optimality and compare with its best value.")
+    bc.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                    help="Osman-Christofides file")
+    bc.add_argument("--time-limit", type=float, default=60.0, metavar="S",
+                    help="seconds per instance (default 60)")
+    bc.add_argument("--json", type=Path, default=None, metavar="FILE",
+                    help="write one record per instance to FILE")
+    bc.set_defaults(func=cmd_bench_cpmedian)
     bw = bench.add_parser("week", help="weekly routes: lrcplan, OR-Tools and VROOM",
                           description="Generated districts (xiaoshan, huairou, xiaoshan x3) "
                                       "and periodic, skills-constrained Solomon variants, "

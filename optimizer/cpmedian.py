@@ -1,0 +1,858 @@
+"""Capacitated p-median solved exactly, with a proof: the strong assignment model on HiGHS.
+
+Given an (m, n) distance matrix (customers x candidate sites), each customer's demand d_i,
+each site's capacity Q_j and p, open p sites and give every customer to one open site, the
+demand a site serves within its capacity, so that the sum of the customers' distances to
+their sites is least (single sourcing; the objective is not weighted by demand, as in
+Osman and Christofides 1994).
+
+Model (x_ij: customer i served by site j; y_j: site j open):
+
+    min  sum_ij c_ij x_ij
+    s.t. sum_j x_ij = 1                    every customer served once
+         sum_i d_i x_ij <= Q_j y_j         capacity, only at an open site
+         x_ij <= y_j                       the disaggregated linking rows (strong LP)
+         sum_j y_j = p,   sum_j Q_j y_j >= sum_i d_i,   x, y binary
+         x_ij absent where d_i > Q_j       (that site can never serve i)
+
+The total-capacity row is implied by the others for integer points and, with one capacity
+for all sites, by sum y = p; it is kept because with unequal capacities it cuts the LP.
+HiGHS separates lifted knapsack covers of the capacity rows itself, so no cover family is
+added by hand.
+
+Upper bound: a deterministic heuristic. The uncapacitated p-median's greedy + interchange
+(optimizer/pmedian.py) gives the first open set; customers are assigned by regret (the
+customer whose second-best site that still fits is farthest behind its best goes first),
+then shift and swap moves improve the assignment. Site swaps (one open site out, one
+closed in) are evaluated by repairing the assignment, the best few polished, until none
+improves; the final open set's assignment is solved exactly (a small generalized
+assignment MIP). The incumbent warm-starts HiGHS (setSolution).
+
+Reduced-cost fixing, as in pmedian.py: the root LP's reduced costs fix to 0 every x_ij and
+every y_j that no solution better than the incumbent can use (and to 1 what every better
+solution must use): for any feasible point, cost >= LP + sum_k rc_k (x_k - x*_k), each
+term >= 0. The restricted MIP then finds the optimum or shows none is better than the
+incumbent, which proves it. `proven` is true only when the dual bound reaches the
+objective (integer distances: within 1, since a better solution is at most ub - 1).
+
+Why this formulation and these settings, measured (2026-11-25, 2 shared cores, HiGHS
+1.16): MEASUREMENTS
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from lrcplan.models.errors import InputError
+
+_EPS = 1e-9  # demand/capacity comparisons: demands may be real numbers
+
+
+@dataclass(frozen=True, eq=False)
+class CPMedianResult:
+    """A capacitated p-median solution: open sites, each customer's site, objective, bound."""
+
+    open_sites: tuple[int, ...]  # column indices, ascending
+    assignment: tuple[int, ...]  # per customer, the open site serving it
+    objective: float
+    bound: float  # a proven lower bound on the optimum
+    proven: bool  # bound reaches objective: the solution is optimal
+    status: str  # "optimal", "time_limit" (feasible, gap open) or "heuristic"
+    seconds: float
+    engine: str
+
+
+def _validate(dist: np.ndarray, demand: np.ndarray, capacity: float | np.ndarray,
+              p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distances, demands and per-site capacities as float64 (InputError if unusable)."""
+    d = np.asarray(dist, dtype=float)
+    if d.ndim != 2 or d.shape[0] < 1 or d.shape[1] < 1:
+        raise InputError(f"capacitated p-median: the distance matrix must be 2-D and "
+                         f"non-empty, got shape {d.shape}")
+    if not np.all(np.isfinite(d)) or np.any(d < 0):
+        raise InputError("capacitated p-median: distances must be finite and not negative")
+    m, n = d.shape
+    dem = np.asarray(demand, dtype=float)
+    if dem.shape != (m,):
+        raise InputError(f"capacitated p-median: {m} customers but {dem.size} demands")
+    if not np.all(np.isfinite(dem)) or np.any(dem < 0):
+        raise InputError("capacitated p-median: demands must be finite and not negative")
+    cap = np.asarray(capacity, dtype=float)
+    if cap.ndim == 0:
+        cap = np.full(n, float(cap))
+    if cap.shape != (n,):
+        raise InputError(f"capacitated p-median: {n} sites but {cap.size} capacities")
+    if not np.all(np.isfinite(cap)) or np.any(cap < 0):
+        raise InputError("capacitated p-median: capacities must be finite and not negative")
+    if not 1 <= p <= n:
+        raise InputError(f"capacitated p-median: p must be in 1..{n} (the sites), got {p}")
+    big = np.flatnonzero(dem > cap.max() + _EPS)
+    if big.size:
+        raise InputError(f"capacitated p-median: customer {int(big[0])}'s demand "
+                         f"{dem[big[0]]:g} exceeds every site's capacity")
+    room = float(np.sort(cap)[::-1][:p].sum())
+    if dem.sum() > room + _EPS:
+        raise InputError(f"capacitated p-median: the demand {dem.sum():g} exceeds what the "
+                         f"p = {p} largest capacities hold ({room:g})")
+    return d, dem, cap
+
+
+def assignment_cost(dist: np.ndarray, assignment: list[int] | tuple[int, ...]) -> float:
+    """Sum over customers of the distance to the site serving them."""
+    d = np.asarray(dist, dtype=float)
+    return float(d[np.arange(d.shape[0]), np.asarray(assignment, dtype=np.int64)].sum())
+
+
+# ------------------------------------------------------------------ heuristic
+def _fill(d: np.ndarray, dem: np.ndarray, cap: np.ndarray, sites: np.ndarray,
+          assign: np.ndarray, load: np.ndarray) -> bool:
+    """Assign every unassigned customer (assign < 0) by regret; False if one fits nowhere.
+
+    The customer whose best fitting site is furthest ahead of its second goes first (one
+    fitting site left: infinite regret), ties to the larger demand, then the lower index.
+    """
+    todo = np.flatnonzero(assign < 0)
+    while todo.size:
+        rem = cap[sites] - load[sites]
+        fits = dem[todo, None] <= rem[None, :] + _EPS
+        c = np.where(fits, d[np.ix_(todo, sites)], np.inf)
+        if sites.size > 1:
+            two = np.partition(c, 1, axis=1)[:, :2]
+            best, second = two[:, 0], two[:, 1]
+        else:
+            best, second = c[:, 0], np.full(todo.size, np.inf)
+        if not np.all(np.isfinite(best)):
+            return False
+        regret = np.where(np.isfinite(second), second - best, np.inf)
+        k = int(np.lexsort((todo, -dem[todo], -regret))[0])
+        i, j = int(todo[k]), int(sites[int(np.argmin(c[k]))])
+        assign[i] = j
+        load[j] += dem[i]
+        todo = np.delete(todo, k)
+    return True
+
+
+def _improve(d: np.ndarray, dem: np.ndarray, cap: np.ndarray, sites: np.ndarray,
+             assign: np.ndarray, load: np.ndarray, deadline: float) -> None:
+    """Best-improvement shifts (one customer to another open site) and swaps (two
+    customers of different sites trade places) within capacity, until none improves."""
+    m = d.shape[0]
+    rows = np.arange(m)
+    diff = dem[:, None] - dem[None, :]
+    while time.perf_counter() < deadline:
+        cur = d[rows, assign]
+        rem = cap - load
+        shift = d[:, sites] - cur[:, None]
+        shift[(dem[:, None] > rem[sites][None, :] + _EPS)
+              | (sites[None, :] == assign[:, None])] = np.inf
+        da = d[:, assign]  # da[i, k] = d[i, site of k]
+        swap = da + da.T - cur[:, None] - cur[None, :]
+        ra = rem[assign]
+        swap[(diff > ra[None, :] + _EPS) | (-diff > ra[:, None] + _EPS)
+             | (assign[:, None] == assign[None, :])] = np.inf
+        s = int(np.argmin(shift))
+        w = int(np.argmin(swap))
+        if min(shift.flat[s], swap.flat[w]) >= -1e-9:
+            return
+        if shift.flat[s] <= swap.flat[w]:
+            i, k = divmod(s, sites.size)
+            load[assign[i]] -= dem[i]
+            assign[i] = sites[k]
+            load[sites[k]] += dem[i]
+        else:
+            i, k = divmod(w, m)
+            a, b = assign[i], assign[k]
+            load[a] += dem[k] - dem[i]
+            load[b] += dem[i] - dem[k]
+            assign[i], assign[k] = b, a
+
+
+def _assign_from_scratch(d: np.ndarray, dem: np.ndarray, cap: np.ndarray,
+                         sites: np.ndarray, deadline: float) -> np.ndarray | None:
+    """A good assignment to the open `sites` (None if the heuristic finds none)."""
+    m, n = d.shape
+    for order in ("regret", "first fit"):
+        assign = np.full(m, -1, dtype=np.int64)
+        load = np.zeros(n)
+        if order == "first fit":  # tight packings: largest demand first, nearest that fits
+            for i in sorted(range(m), key=lambda i: (-dem[i], i)):
+                fits = sites[cap[sites] - load[sites] >= dem[i] - _EPS]
+                if fits.size == 0:
+                    break
+                j = int(fits[np.argmin(d[i, fits])])
+                assign[i] = j
+                load[j] += dem[i]
+        if _fill(d, dem, cap, sites, assign, load):
+            _improve(d, dem, cap, sites, assign, load, deadline)
+            return assign
+    return None
+
+
+def _swap_in(d: np.ndarray, dem: np.ndarray, cap: np.ndarray, sites: np.ndarray,
+             assign: np.ndarray, load: np.ndarray, f: int, j: int) -> tuple[
+                 np.ndarray, np.ndarray, np.ndarray] | None:
+    """A quick repair for closing site f and opening site j (None if it fails).
+
+    f's customers are freed; the customers nearer to j than to their site move there
+    while it has room (largest gain first); the freed ones are placed by regret.
+    """
+    rows = np.arange(d.shape[0])
+    a = assign.copy()
+    ld = load.copy()
+    a[a == f] = -1
+    ld[f] = 0.0
+    gain = np.where(a < 0, np.inf, d[rows, assign]) - d[:, j]
+    for i in np.lexsort((rows, -gain)):
+        if gain[i] <= 0:
+            break
+        if ld[j] + dem[i] <= cap[j] + _EPS:
+            if a[i] >= 0:
+                ld[a[i]] -= dem[i]
+            a[i] = j
+            ld[j] += dem[i]
+    new = np.sort(np.append(sites[sites != f], j))
+    if not _fill(d, dem, cap, new, a, ld):
+        return None
+    return new, a, ld
+
+
+def _site_search(d: np.ndarray, dem: np.ndarray, cap: np.ndarray, sites: np.ndarray,
+                 assign: np.ndarray, candidates: np.ndarray, deadline: float, *,
+                 each: bool, best_of: int,
+                 polish: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Swap one open site for a candidate while that lowers the cost.
+
+    Every swap is priced by `_swap_in` (then shift/swap-improved too when `each`); the
+    `best_of` cheapest get `polish` (the full improvement, or the exact assignment); the
+    best polished one is taken if it beats the current solution; until none does.
+    """
+    n = d.shape[1]
+    cost = assignment_cost(d, assign)
+    while time.perf_counter() < deadline:
+        load = np.bincount(assign, weights=dem, minlength=n)
+        priced: list[tuple[float, int, int, np.ndarray, np.ndarray, np.ndarray]] = []
+        for f in sites:
+            for j in candidates:
+                if j in sites or time.perf_counter() >= deadline:
+                    continue
+                got = _swap_in(d, dem, cap, sites, assign, load, int(f), int(j))
+                if got is None:
+                    continue
+                new, a, ld = got
+                if each:
+                    _improve(d, dem, cap, new, a, ld, deadline)
+                priced.append((assignment_cost(d, a), int(f), int(j), new, a, ld))
+        priced.sort(key=lambda t: (t[0], t[1], t[2]))
+        best: tuple[float, np.ndarray, np.ndarray] | None = None
+        for _, _, _, new, a, ld in priced[:best_of]:
+            a = polish(new, a, ld)
+            c = assignment_cost(d, a)
+            if best is None or c < best[0] - 1e-9:
+                best = (c, new, a)
+        if best is None or not best[0] < cost - 1e-9:
+            break
+        cost, sites, assign = best
+    return sites, assign
+
+
+def heuristic_cpmedian(dist: np.ndarray, demand: np.ndarray, capacity: float | np.ndarray,
+                       p: int, time_limit_s: float = 10.0) -> tuple[list[int], list[int]] | None:
+    """Open sites and an assignment, no optimality claimed (None if none was found)."""
+    d, dem, cap = _validate(dist, demand, capacity, p)
+    found = _heuristic(d, dem, cap, p, time.perf_counter() + time_limit_s)
+    if found is None:
+        return None
+    sites, assign = found
+    return [int(j) for j in sites], [int(j) for j in assign]
+
+
+def _heuristic(d: np.ndarray, dem: np.ndarray, cap: np.ndarray, p: int,
+               deadline: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The uncapacitated p-median's sites, assigned by regret, then site swaps."""
+    from lrcplan.optimizer.pmedian import _greedy, _interchange
+
+    start = time.perf_counter()
+    sites = np.array(_interchange(d, _greedy(d, p), start + 0.2 * (deadline - start)),
+                     dtype=np.int64)
+    assign = _assign_from_scratch(d, dem, cap, sites, deadline)
+    if assign is None:  # the p-median sites' capacities cannot hold the demand
+        sites = np.sort(np.argsort(-cap, kind="stable")[:p])
+        assign = _assign_from_scratch(d, dem, cap, sites, deadline)
+        if assign is None:
+            return None
+
+    def improved(new: np.ndarray, a: np.ndarray, ld: np.ndarray) -> np.ndarray:
+        _improve(d, dem, cap, new, a, ld, deadline)
+        return a
+
+    return _site_search(d, dem, cap, sites, assign, np.arange(d.shape[1]), deadline,
+                        each=False, best_of=4, polish=improved)
+
+
+# ------------------------------------------------------------------ Lagrangian bound
+_DP_CELLS = 4_000_000  # largest (m + 1) * n * (Q + 1) the knapsack tables may hold
+
+
+def _integer_data(dem: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Demands and capacities as integers for the knapsack DP (None if not whole numbers
+    or if the tables would be too large)."""
+    if not np.all(dem == np.round(dem)):
+        return None
+    capi = np.floor(cap + 1e-9).astype(np.int64)
+    if (dem.size + 1) * cap.size * (int(capi.max()) + 1) > _DP_CELLS:
+        return None
+    return np.round(dem).astype(np.int64), capi
+
+
+def _knapsacks(w: np.ndarray, demi: np.ndarray, capi: np.ndarray) -> tuple[np.ndarray,
+                                                                          np.ndarray]:
+    """For every site j the 0-1 knapsack max sum_i w_ij x_i, sum_i d_i x_i <= Q_j: the
+    values (n,) and the DP's choices (m, n, Q + 1) for reading the item sets back."""
+    m, n = w.shape
+    q = int(capi.max())
+    f = np.zeros((n, q + 1))
+    take = np.zeros((m, n, q + 1), dtype=bool)
+    for i in range(m):
+        di = int(demi[i])
+        if di > q:
+            continue
+        cand = f[:, :q + 1 - di] + w[i][:, None]
+        better = cand > f[:, di:]
+        take[i, :, di:] = better
+        f[:, di:] = np.where(better, cand, f[:, di:])
+    return f[np.arange(n), capi], take
+
+
+def _items(take: np.ndarray, demi: np.ndarray, j: int, q: int) -> list[int]:
+    """The customers in site j's knapsack of capacity q, read back from the DP."""
+    out = []
+    for i in range(take.shape[0] - 1, -1, -1):
+        if take[i, j, q]:
+            out.append(i)
+            q -= int(demi[i])
+    return out[::-1]
+
+
+def _lagrangian_value(lam: np.ndarray, v: np.ndarray, p: int) -> float:
+    """L(lambda) = sum_i lambda_i + the p least site values."""
+    return float(lam.sum() + np.sort(v, kind="stable")[:p].sum())
+
+
+@dataclass(frozen=True, eq=False)
+class _Master:
+    """Column generation's outcome: the best multipliers and the columns generated."""
+
+    lam: np.ndarray  # per customer
+    bound: float  # L(lam): a valid lower bound
+    columns: list[tuple[int, tuple[int, ...]]]  # (site, customers); site -1 for a slack
+    converged: bool
+    site_weight: np.ndarray  # per site, the master LP's columns at it, summed
+
+
+def _column_generation(d: np.ndarray, demi: np.ndarray, capi: np.ndarray, p: int,
+                       start_sites: np.ndarray, start_assign: np.ndarray | None,
+                       deadline: float, threads: int) -> _Master:
+    """The Lagrangian dual of the assignment rows, by column generation.
+
+    Master LP: choose p columns, at most one per site, a column being a site with a set
+    of customers within its capacity, costing their distances; every customer covered
+    (>= 1: with costs >= 0 the same value as = 1). Pricing is a knapsack per site with
+    profits lambda_i - c_ij; every pricing round also gives the Lagrangian bound
+    L(lambda) = sum_i lambda_i + sum of the p least values min_S sum_{i in S}
+    (c_ij - lambda_i), valid for any lambda, and equal to the master's value at the end.
+    """
+    import highspy
+
+    from lrcplan.optimizer.pmedian import _quiet_highs
+
+    m, n = d.shape
+    h = _quiet_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", threads)
+    h.setOptionValue("random_seed", 0)
+    inf = highspy.kHighsInf
+    lower = np.concatenate([np.ones(m), np.full(n, -inf), [float(p)]])
+    upper = np.concatenate([np.full(m, inf), np.ones(n), [float(p)]])
+    h.addRows(m + n + 1, lower, upper, 0, np.zeros(m + n + 1, dtype=np.int32),
+              np.zeros(0, dtype=np.int32), np.zeros(0))
+    columns: list[tuple[int, tuple[int, ...]]] = []
+
+    def add(cols: list[tuple[int, tuple[int, ...]]]) -> None:
+        starts, index, cost = [], [], []
+        for j, members in cols:
+            starts.append(len(index))
+            if j < 0:  # a slack: covers one customer at a prohibitive cost
+                index.extend(members)
+                cost.append(big)
+            else:
+                index.extend([*members, m + j, m + n])
+                cost.append(float(d[list(members), j].sum()))
+        h.addCols(len(cols), np.array(cost), np.zeros(len(cols)), np.full(len(cols), inf),
+                  len(index), np.array(starts, dtype=np.int32),
+                  np.array(index, dtype=np.int32), np.ones(len(index)))
+        columns.extend(cols)
+
+    big = float(d.max(axis=1).sum()) + 1.0
+    initial: list[tuple[int, tuple[int, ...]]] = [(-1, (i,)) for i in range(m)]
+    initial += [(j, ()) for j in range(n)]  # empty columns keep "p columns" feasible
+    if start_assign is not None:
+        initial += [(int(j), tuple(int(i) for i in np.flatnonzero(start_assign == j)))
+                    for j in start_sites]
+    add(initial)
+    best_lam, best = np.zeros(m), -np.inf
+    converged = False
+    while time.perf_counter() < deadline:
+        h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 0.01))
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            break
+        z = float(h.getInfo().objective_function_value)
+        dual = np.asarray(h.getSolution().row_dual)
+        lam, nu, mu = dual[:m], dual[m:m + n], dual[m + n]
+        values, take = _knapsacks(lam[:, None] - d, demi, capi)
+        v = -values
+        value = _lagrangian_value(lam, v, p)
+        if value > best:
+            best, best_lam = value, lam.copy()
+        priced = np.flatnonzero(v - nu - mu < -1e-9)
+        if priced.size == 0 or z - best <= 1e-9 * max(1.0, abs(z)):
+            converged = True
+            break
+        add([(int(j), tuple(_items(take, demi, int(j), int(capi[j])))) for j in priced])
+    weight = np.zeros(n)
+    if h.getInfo().primal_solution_status == 2:
+        x = np.asarray(h.getSolution().col_value)
+        for k, (j, _) in enumerate(columns):
+            if j >= 0:
+                weight[j] += x[k]
+    return _Master(best_lam, best, columns, converged, weight)
+
+
+@dataclass(frozen=True, eq=False)
+class _Penalties:
+    """How much L(lambda) rises when one variable is forced: the reduced costs of the
+    Lagrangian, used to fix variables for every solution cheaper than a threshold."""
+
+    bound: float  # L(lambda)
+    x1: np.ndarray  # (m, n): x_ij forced to 1 (inf where d_i > Q_j)
+    x0: np.ndarray  # (m, n): x_ij forced to 0
+    y1: np.ndarray  # (n,): site forced open
+    y0: np.ndarray  # (n,): site forced closed
+
+
+def _penalties(d: np.ndarray, demi: np.ndarray, capi: np.ndarray, p: int,
+               lam: np.ndarray) -> _Penalties:
+    """The Lagrangian's penalties for multipliers lam.
+
+    Site j's value v_j = min_S sum_{i in S} (c_ij - lambda_i) over knapsack-feasible S;
+    L = sum lambda + the p least v. With x_ij = 1 forced, site j is open and its value is
+    v_ij+ (the knapsack with i in: prefix and suffix DP tables around item i), so L rises
+    to L - v_j + v_ij+ if j was among the p chosen, else L - v_(p) + v_ij+. With x_ij = 0,
+    site j's value is v_ij- and L rises by min(v_ij-, v_(p+1)) - v_j if j was chosen.
+    Opening an unchosen site costs v_j - v_(p); closing a chosen one v_(p+1) - v_j.
+    Each is a valid lower bound on every solution with that variable forced.
+    """
+    m, n = d.shape
+    q = int(capi.max())
+    w = lam[:, None] - d
+    pre = np.zeros((m + 1, n, q + 1))
+    for i in range(m):
+        pre[i + 1] = pre[i]
+        di = int(demi[i])
+        if di <= q:
+            pre[i + 1][:, di:] = np.maximum(pre[i][:, di:], pre[i][:, :q + 1 - di]
+                                            + w[i][:, None])
+    suf = np.zeros((m + 1, n, q + 1))
+    for i in range(m - 1, -1, -1):
+        suf[i] = suf[i + 1]
+        di = int(demi[i])
+        if di <= q:
+            suf[i][:, di:] = np.maximum(suf[i + 1][:, di:], suf[i + 1][:, :q + 1 - di]
+                                        + w[i][:, None])
+    sites = np.arange(n)
+    v = -pre[m][sites, capi]
+    order = np.argsort(v, kind="stable")
+    chosen = np.zeros(n, dtype=bool)
+    chosen[order[:p]] = True
+    vp = v[order[p - 1]]
+    vp1 = v[order[p]] if p < n else np.inf
+    bound = _lagrangian_value(lam, v, p)
+    x1 = np.full((m, n), np.inf)
+    x0 = np.zeros((m, n))
+    for qj in np.unique(capi):  # sites of one capacity together
+        js = np.flatnonzero(capi == qj)
+        for i in range(m):
+            a, b = pre[i][js], suf[i + 1][js]
+            without = (a[:, :qj + 1] + b[:, qj::-1]).max(axis=1)  # best knapsack without i
+            vminus = -without
+            x0[i, js] = np.where(chosen[js], np.minimum(vminus, vp1) - v[js], 0.0)
+            rest = int(qj - demi[i])
+            if rest < 0:
+                continue
+            others = (a[:, :rest + 1] + b[:, rest::-1]).max(axis=1)
+            vplus = -(w[i, js] + others)
+            x1[i, js] = np.where(chosen[js], vplus - v[js], vplus - vp)
+    y1 = np.where(chosen, 0.0, v - vp)
+    y0 = np.where(chosen, vp1 - v, 0.0)
+    return _Penalties(bound, np.maximum(x1, 0.0), np.maximum(x0, 0.0),
+                      np.maximum(y1, 0.0), np.maximum(y0, 0.0))
+
+
+# ------------------------------------------------------------------ exact model
+@dataclass(frozen=True, eq=False)
+class AssignModel:
+    """The strong model's arrays: columns y_0..y_{n-1}, then one x per allowed pair."""
+
+    m: int
+    n: int
+    p: int
+    pair_i: np.ndarray  # per x column, its customer
+    pair_j: np.ndarray  # per x column, its site
+    cost: np.ndarray  # per column
+    rows: np.ndarray  # COO row index
+    cols: np.ndarray  # COO column index
+    vals: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+
+
+def assign_model(d: np.ndarray, dem: np.ndarray, cap: np.ndarray, p: int,
+                 keep: np.ndarray | None = None, x_lower: np.ndarray | None = None,
+                 y_lower: np.ndarray | None = None,
+                 y_upper: np.ndarray | None = None) -> AssignModel:
+    """Build the strong model; `keep` (an (m, n) mask) drops the pairs it marks False,
+    `x_lower` (same shape) fixes pairs to 1, `y_lower` / `y_upper` fix sites open / closed.
+    """
+    m, n = d.shape
+    allowed = dem[:, None] <= cap[None, :] + _EPS
+    if keep is not None:
+        allowed &= keep
+    pi, pj = np.nonzero(allowed)  # row-major: customer by customer
+    k = pi.size
+    xc = n + np.arange(k)
+    ar = np.arange
+    r_vub = m + n + ar(k)  # one row per pair
+    r_card = m + n + k
+    r_total = r_card + 1
+    rows = np.concatenate([pi, m + pj, m + ar(n), r_vub, r_vub,
+                           np.full(n, r_card), np.full(n, r_total)])
+    cols = np.concatenate([xc, xc, ar(n), xc, pj, ar(n), ar(n)])
+    vals = np.concatenate([np.ones(k), dem[pi], -cap, np.ones(k), -np.ones(k),
+                           np.ones(n), cap])
+    nrow = r_total + 1
+    row_lower = np.full(nrow, -np.inf)
+    row_upper = np.zeros(nrow)
+    row_lower[:m] = 1.0
+    row_upper[:m] = 1.0
+    row_lower[r_card] = row_upper[r_card] = float(p)
+    row_lower[r_total] = float(dem.sum())
+    row_upper[r_total] = np.inf
+    col_lower = np.zeros(n + k)
+    col_upper = np.ones(n + k)
+    if y_lower is not None:
+        col_lower[:n] = y_lower
+    if y_upper is not None:
+        col_upper[:n] = y_upper
+    if x_lower is not None:
+        col_lower[n:] = x_lower[pi, pj]
+    return AssignModel(m, n, p, pi, pj, np.concatenate([np.zeros(n), d[pi, pj]]), rows,
+                       cols, vals, row_lower, row_upper, col_lower, col_upper)
+
+
+def _highs(model: AssignModel, time_limit_s: float, threads: int, integral: bool,
+           cutoff: float = np.inf):  # noqa: ANN202
+    """A quiet, deterministic HiGHS MIP holding the model; `cutoff` (HiGHS's
+    objective_bound) discards every solution costing more."""
+    import highspy
+    from scipy.sparse import csc_matrix
+
+    from lrcplan.optimizer.pmedian import _quiet_highs
+
+    h = _quiet_highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", threads)
+    h.setOptionValue("random_seed", 0)
+    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    # integer distances: a gap below 1 already proves the incumbent
+    h.setOptionValue("mip_abs_gap", 0.999 if integral else 1e-6)
+    if np.isfinite(cutoff):
+        h.setOptionValue("objective_bound", float(cutoff))
+    # the incumbent comes from our own search: HiGHS's large-neighbourhood heuristics
+    # (RINS, RENS, root reduced-cost sub-MIPs) measured as a third of its time here
+    for opt in ("mip_heuristic_run_rins", "mip_heuristic_run_rens",
+                "mip_heuristic_run_root_reduced_cost"):
+        h.setOptionValue(opt, False)
+    ncol = len(model.cost)
+    nrow = len(model.row_lower)
+    a = csc_matrix((model.vals, (model.rows, model.cols)), shape=(nrow, ncol))
+    a.sum_duplicates()
+    a.sort_indices()
+    lp = highspy.HighsLp()
+    lp.num_col_ = ncol
+    lp.num_row_ = nrow
+    lp.col_cost_ = model.cost
+    lp.col_lower_ = model.col_lower
+    lp.col_upper_ = model.col_upper
+    lp.row_lower_ = model.row_lower
+    lp.row_upper_ = model.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * ncol
+    h.passModel(lp)
+    return h
+
+
+def _columns(model: AssignModel, sites: np.ndarray, assign: np.ndarray) -> np.ndarray | None:
+    """The column vector of a solution, or None if the model cannot hold it."""
+    if sites.size == 0:
+        return None
+    x = np.zeros(len(model.cost))
+    x[sites] = 1.0
+    pos = np.full((model.m, model.n), -1, dtype=np.int64)
+    pos[model.pair_i, model.pair_j] = model.n + np.arange(model.pair_i.size)
+    cols = pos[np.arange(model.m), assign]
+    if np.any(cols < 0):
+        return None
+    x[cols] = 1.0
+    if np.any(x < model.col_lower - 1e-9) or np.any(x > model.col_upper + 1e-9):
+        return None
+    return x
+
+
+def _read_solution(h, model: AssignModel) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """The open sites and assignment of HiGHS's incumbent."""
+    v = np.asarray(h.getSolution().col_value)
+    sites = np.sort(np.argsort(-v[:model.n], kind="stable")[:model.p])
+    xv = v[model.n:]
+    assign = np.full(model.m, -1, dtype=np.int64)
+    best = np.full(model.m, -np.inf)
+    for k in np.flatnonzero(xv > 0.5):
+        i = model.pair_i[k]
+        if xv[k] > best[i]:
+            best[i], assign[i] = xv[k], model.pair_j[k]
+    return sites, assign
+
+
+def _feasible(dem: np.ndarray, cap: np.ndarray, p: int, sites: np.ndarray,
+              assign: np.ndarray) -> bool:
+    if len(set(sites.tolist())) != p or np.any(assign < 0):
+        return False
+    if not np.all(np.isin(assign, sites)):
+        return False
+    load = np.bincount(assign, weights=dem, minlength=cap.size)
+    return bool(np.all(load <= cap + 1e-6))
+
+
+def _run(h, x: np.ndarray | None) -> None:  # noqa: ANN001
+    """Solve, warm-started from column vector x when there is one."""
+    if x is not None:
+        import highspy
+
+        sol = highspy.HighsSolution()
+        sol.col_value = list(x)
+        sol.value_valid = True
+        h.setSolution(sol)
+    h.run()
+
+
+def _exact_assignment(d: np.ndarray, dem: np.ndarray, cap: np.ndarray,
+                      sites: np.ndarray, assign: np.ndarray, time_limit_s: float,
+                      threads: int, integral: bool) -> np.ndarray:
+    """The open set's best assignment (a generalized assignment MIP), if it is better."""
+    keep = np.zeros(d.shape, dtype=bool)
+    keep[:, sites] = True
+    y = np.zeros(d.shape[1])
+    y[sites] = 1.0
+    model = assign_model(d, dem, cap, len(sites), keep, None, y, y)
+    h = _highs(model, time_limit_s, threads, integral)
+    _run(h, _columns(model, sites, assign))
+    if h.getInfo().primal_solution_status == 2:  # kSolutionStatusFeasible
+        s2, a2 = _read_solution(h, model)
+        if _feasible(dem, cap, len(sites), s2, a2) and \
+                assignment_cost(d, a2) < assignment_cost(d, assign) - 1e-9:
+            return a2
+    return assign
+
+
+def _restricted(d: np.ndarray, dem: np.ndarray, cap: np.ndarray, p: int,
+                pen: _Penalties, threshold: float) -> AssignModel:
+    """The model keeping every solution that costs at most `threshold`: a variable
+    whose forcing lifts the Lagrangian bound above it is fixed the other way."""
+    room = threshold - pen.bound + 1e-6 * max(1.0, abs(threshold))
+    return assign_model(d, dem, cap, p, pen.x1 <= room, (pen.x0 > room).astype(float),
+                        (pen.y0 > room).astype(float), np.where(pen.y1 > room, 0.0, 1.0))
+
+
+ROUNDS = (0.012,)  # thresholds above the Lagrangian bound, as fractions of it
+
+
+def solve_cpmedian(dist: np.ndarray, demand: np.ndarray, capacity: float | np.ndarray,
+                   p: int, time_limit_s: float, *, reduce: bool = True,
+                   threads: int = 1) -> CPMedianResult:
+    """Open p sites and assign every customer within capacity, minimising total distance;
+    proven optimal when `proven` is true.
+
+    `reduce=False` skips the Lagrangian stages (column generation, the guided search and
+    the reduction) and hands HiGHS the full model warm-started from the heuristic (kept to
+    measure what they buy). `threads` is HiGHS's; HiGHS keeps one thread pool per
+    process, so every solve in a process must ask for the same number (pmedian uses 1).
+    """
+    import highspy
+
+    start = time.perf_counter()
+    d, dem, cap = _validate(dist, demand, capacity, p)
+    if not time_limit_s > 0:
+        raise InputError(f"capacitated p-median: the time limit must be positive, got "
+                         f"{time_limit_s}")
+    deadline = start + time_limit_s
+    integral = bool(np.all(d == np.round(d)))
+    gap_limit = min(0.5, 0.01 * time_limit_s)  # per exact assignment
+
+    def exact(new: np.ndarray, a: np.ndarray, ld: np.ndarray) -> np.ndarray:  # noqa: ARG001
+        return _exact_assignment(d, dem, cap, new, a, gap_limit, threads, integral)
+
+    sites = np.zeros(0, dtype=np.int64)
+    assign = np.zeros(0, dtype=np.int64)
+    ub = np.inf
+
+    def consider(s2: np.ndarray, a2: np.ndarray) -> None:
+        nonlocal sites, assign, ub
+        if _feasible(dem, cap, p, s2, a2) and assignment_cost(d, a2) < ub - 1e-9:
+            sites, assign, ub = np.sort(s2), a2, assignment_cost(d, a2)
+
+    found = _heuristic(d, dem, cap, p, start + 0.1 * time_limit_s)
+    if found is not None:
+        consider(found[0], exact(*found, None))  # type: ignore[arg-type]
+    bound = 0.0
+    timed_out = False
+
+    def closed() -> bool:  # the bound proves the incumbent
+        return bound > ub - (1.0 - 1e-6 if integral else 1e-6 * max(1.0, abs(ub)))
+
+    ints = _integer_data(dem, cap) if reduce else None
+    if ints is None:  # the full model, warm-started
+        model = assign_model(d, dem, cap, p)
+        h = _highs(model, deadline - time.perf_counter(), threads, integral)
+        _run(h, _columns(model, sites, assign))
+        status = h.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            raise InputError("capacitated p-median: no assignment fits the capacities")
+        timed_out = status != highspy.HighsModelStatus.kOptimal
+        if h.getInfo().primal_solution_status == 2:
+            consider(*_read_solution(h, model))
+        bound = max(bound, float(h.getInfo().mip_dual_bound))
+    else:
+        demi, capi = ints
+        master = _column_generation(d, demi, capi, p, sites, assign if sites.size else None,
+                                    start + 0.35 * time_limit_s, threads)
+        bound = max(bound, master.bound)
+        if not closed():  # site swaps among the master's sites, exact assignments
+            support = np.flatnonzero(master.site_weight > 1e-6)
+            guess = np.sort(np.argsort(-master.site_weight, kind="stable")[:p])
+            starts = [(sites, assign)] if sites.size else []
+            got = _assign_from_scratch(d, dem, cap, guess, deadline)
+            if got is not None:
+                starts.append((guess, exact(guess, got, None)))  # type: ignore[arg-type]
+            for s0, a0 in starts:
+                consider(*_site_search(d, dem, cap, s0, a0, support,
+                                       start + 0.45 * time_limit_s, each=True, best_of=6,
+                                       polish=exact))
+        pen = _penalties(d, demi, capi, p, master.lam)
+        scale = max(1.0, abs(pen.bound))
+        for thr in [*(pen.bound + f * scale for f in ROUNDS), np.inf]:
+            if closed() or time.perf_counter() >= deadline:
+                break
+            thr = min(thr, ub)
+            if integral and np.isfinite(thr):
+                thr = float(np.floor(thr + 1e-9))
+            if thr < bound - 1e-9:
+                continue  # already proven above this threshold
+            model = _restricted(d, dem, cap, p, pen, thr)
+            # below the incumbent, HiGHS only looks for solutions within the threshold
+            cutoff = np.inf if thr >= ub else thr + (0.5 if integral else 1e-6 * scale)
+            h = _highs(model, deadline - time.perf_counter(), threads, integral, cutoff)
+            _run(h, _columns(model, sites, assign) if thr >= ub else None)
+            status = h.getModelStatus()
+            if h.getInfo().primal_solution_status == 2:
+                consider(*_read_solution(h, model))
+            # no solution within thr was dropped, so: optimum > thr, or <= thr and found
+            above = thr + 1.0 if integral else thr
+            if status == highspy.HighsModelStatus.kInfeasible or (
+                    status == highspy.HighsModelStatus.kOptimal
+                    and h.getInfo().primal_solution_status != 2):
+                if not np.isfinite(ub):
+                    raise InputError("capacitated p-median: no assignment fits the "
+                                     "capacities")
+                bound = max(bound, min(above, ub))
+            elif status == highspy.HighsModelStatus.kOptimal:
+                z = float(h.getInfo().objective_function_value)
+                bound = max(bound, min(z, above, ub))
+            else:
+                timed_out = True
+                bound = max(bound, min(float(h.getInfo().mip_dual_bound), above, ub))
+    if not np.isfinite(ub):
+        return CPMedianResult((), (), np.inf, bound, False, "time_limit",
+                              time.perf_counter() - start, _ENGINE)
+    bound = min(bound, ub)
+    proven = closed()
+    if proven:
+        bound = ub  # the bound rounds up to the objective
+    state = "optimal" if proven else ("time_limit" if timed_out else "heuristic")
+    return CPMedianResult(tuple(int(j) for j in np.sort(sites)),
+                          tuple(int(j) for j in assign), ub, bound, proven, state,
+                          time.perf_counter() - start, _ENGINE)
+
+
+_ENGINE = "strong assignment model + Lagrangian reduction + HiGHS"
+
+
+def check_cpmedian(dist: np.ndarray, demand: np.ndarray, capacity: float | np.ndarray,
+                   p: int, result: CPMedianResult) -> float:
+    """Recompute the objective from the open sites and assignment alone (InputError if
+    the result is wrong).
+
+    The solver is not trusted: p distinct sites in range, every customer assigned to an
+    open site, every site's served demand within its capacity, the objective equal to the
+    recomputed one and the bound not above it.
+    """
+    d, dem, cap = _validate(dist, demand, capacity, p)
+    m, n = d.shape
+    sites = [int(j) for j in result.open_sites]
+    if len(sites) != p or len(set(sites)) != p:
+        raise InputError(f"capacitated p-median check: {len(set(sites))} distinct sites "
+                         f"open, want {p}")
+    if any(not 0 <= j < n for j in sites):
+        raise InputError("capacitated p-median check: an open site is out of range")
+    if len(result.assignment) != m:
+        raise InputError(f"capacitated p-median check: {len(result.assignment)} customers "
+                         f"assigned, want {m}")
+    opened = set(sites)
+    load = dict.fromkeys(sites, 0.0)
+    total = 0.0
+    for i, j in enumerate(result.assignment):
+        if j not in opened:
+            raise InputError(f"capacitated p-median check: customer {i} is assigned to "
+                             f"{j}, not an open site")
+        load[j] += float(dem[i])
+        total += float(d[i, j])
+    for j, used in load.items():
+        if used > cap[j] + 1e-6:
+            raise InputError(f"capacitated p-median check: site {j} serves {used:g}, over "
+                             f"its capacity {cap[j]:g}")
+    if abs(total - result.objective) > 1e-6 * max(1.0, abs(total)):
+        raise InputError(f"capacitated p-median check: objective {result.objective} but "
+                         f"the assignment gives {total}")
+    if result.bound > total + 1e-6 * max(1.0, abs(total)):
+        raise InputError(f"capacitated p-median check: bound {result.bound} exceeds the "
+                         f"objective {total}")
+    return total
