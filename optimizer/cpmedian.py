@@ -1,4 +1,4 @@
-"""Capacitated p-median solved exactly, with a proof: the strong assignment model on HiGHS.
+"""Capacitated p-median solved exactly, with a proof: a Lagrangian-reduced strong model on HiGHS.
 
 Given an (m, n) distance matrix (customers x candidate sites), each customer's demand d_i,
 each site's capacity Q_j and p, open p sites and give every customer to one open site, the
@@ -15,28 +15,58 @@ Model (x_ij: customer i served by site j; y_j: site j open):
          sum_j y_j = p,   sum_j Q_j y_j >= sum_i d_i,   x, y binary
          x_ij absent where d_i > Q_j       (that site can never serve i)
 
-The total-capacity row is implied by the others for integer points and, with one capacity
-for all sites, by sum y = p; it is kept because with unequal capacities it cuts the LP.
-HiGHS separates lifted knapsack covers of the capacity rows itself, so no cover family is
-added by hand.
+The total-capacity row is implied (sum the capacity rows), kept as an explicit knapsack
+on y alone for HiGHS's propagation and covers when capacities differ; HiGHS separates
+lifted knapsack covers of the capacity rows itself, so none are added by hand.
 
-Upper bound: a deterministic heuristic. The uncapacitated p-median's greedy + interchange
-(optimizer/pmedian.py) gives the first open set; customers are assigned by regret (the
-customer whose second-best site that still fits is farthest behind its best goes first),
-then shift and swap moves improve the assignment. Site swaps (one open site out, one
-closed in) are evaluated by repairing the assignment, the best few polished, until none
-improves; the final open set's assignment is solved exactly (a small generalized
-assignment MIP). The incumbent warm-starts HiGHS (setSolution).
+Stages (deterministic: one HiGHS thread, fixed seed, every tie broken by index):
 
-Reduced-cost fixing, as in pmedian.py: the root LP's reduced costs fix to 0 every x_ij and
-every y_j that no solution better than the incumbent can use (and to 1 what every better
-solution must use): for any feasible point, cost >= LP + sum_k rc_k (x_k - x*_k), each
-term >= 0. The restricted MIP then finds the optimum or shows none is better than the
-incumbent, which proves it. `proven` is true only when the dual bound reaches the
-objective (integer distances: within 1, since a better solution is at most ub - 1).
+1. Heuristic: the uncapacitated p-median's greedy + interchange (pmedian.py) opens p
+   sites; customers are assigned by regret (the one whose best fitting site is furthest
+   ahead of its second goes first), improved by shifts and swaps; site swaps priced by a
+   quick repair; the best open set's assignment solved exactly (a small generalized
+   assignment MIP, ~20-30 ms at n = 100).
+2. Lagrangian bound by column generation (integer demands and capacities): relax the
+   assignment rows with multipliers lambda; each site is then a 0-1 knapsack (profits
+   lambda_i - c_ij, a DP over capacities) and L(lambda) = sum lambda + the p least site
+   values is a lower bound for any lambda. The master LP (p columns, one per site, a
+   column being a site with a set of customers within its capacity) gives the lambda
+   maximising it: the set-partitioning bound, stronger than the model's LP.
+3. Guided search: site swaps among the sites the master LP uses, each candidate's
+   assignment solved exactly; from the incumbent and from the master's p heaviest sites.
+4. Reduction and proof: forcing one variable raises L by a penalty computed exactly from
+   prefix and suffix knapsack tables (see `_penalties`); every variable whose penalty
+   lifts L above a threshold T is fixed the other way, which keeps every solution costing
+   at most T. HiGHS solves that restricted model: first T = L + 1.2 % with a cutoff at T
+   (optimum <= T: found and proven; else optimum > T), then T = the incumbent's cost,
+   warm-started from it (setSolution). Its dual bound, capped at T (anything dropped
+   costs more), is the proven bound; `proven` when it reaches the objective (integer
+   distances: within 1). Without integer demands, or when the DP would be too large, the
+   full model is solved, warm-started, with no reduction.
 
-Why this formulation and these settings, measured (2026-11-25, 2 shared cores, HiGHS
-1.16): MEASUREMENTS
+Measured (2026-11-25, 2 cores shared with other jobs, load about 2, HiGHS 1.16, 60 s
+limit), on the shared odd Osman-Christofides files and on 15 generated like them (points
+on 1..100, demands 1..20, capacity 120, p = n / 10; tightness 0.78-0.94):
+
+* The model alone (HiGHS, no warm start): pmedcap11/15/19 in 13.3 / 30.4 / 20.4 s; on ten
+  generated n = 100 instances of tightness 0.88-0.96, two not proven in 120 s (gap 3-4 %).
+  Root LP 1068.9 on pmedcap15 (optimum 1091), HiGHS's root cuts reach about 1077; the
+  Lagrangian bound is 1080.4 (column generation: 65 rounds, 1.6 s).
+* pmedian.py's LP reduced-cost fixing with the heuristic's bound removed 5 % of the
+  pairs on pmedcap15 (no faster); the Lagrangian penalties at the optimum remove about
+  85-90 % of the pairs and a quarter of the sites (pmedcap15: 1,118 of 10,000 pairs).
+* With the reduction, the search is what is left: about 100-800 nodes for a 1 % gap. The
+  cuts sum_i (c_ij - lambda_i) x_ij >= v_j y_j lift the root LP to L but did not shorten
+  it (oc14 17.5 / 21.1 s); HiGHS's RINS/RENS/root reduced-cost sub-MIPs off: pmedcap15
+  25 -> 16.5 s (kept off: our incumbent is already good).
+* Thresholds: straight to the incumbent / L + 0.6 % then 1.2 % / L + 1.2 % then the
+  incumbent: 125 / 140 / 109 s over the eight hardest instances (kept the last).
+* HiGHS threads 2 against 1 (oc09, oc14, oc10, pmedcap15): 18.5 / 20.5, 16.4 / 16.6,
+  19.8 / 15.6, 14.3 / 12.7 s -- no gain on the shared cores; 1 kept (pmedian uses 1 and
+  HiGHS keeps one thread pool per process).
+* Result: every shared instance at its best value, proven, in 0.4-13 s (pmedcap15 the
+  hardest); the generated ones in 0.3-21 s. Harder than the benchmark: tightness 0.95-0.96
+  at n = 100 left two of ten unproven at 60 s (gap 2-3 %).
 """
 
 from __future__ import annotations
@@ -295,7 +325,8 @@ def _heuristic(d: np.ndarray, dem: np.ndarray, cap: np.ndarray, p: int,
 
 
 # ------------------------------------------------------------------ Lagrangian bound
-_DP_CELLS = 4_000_000  # largest (m + 1) * n * (Q + 1) the knapsack tables may hold
+_DP_CELLS = 20_000_000  # largest m * n * (Q + 1): the knapsack DP's work per pricing round
+_DP_CHUNK = 2_000_000  # prefix/suffix table cells held at once (two float64 tables)
 
 
 def _integer_data(dem: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -304,26 +335,28 @@ def _integer_data(dem: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndar
     if not np.all(dem == np.round(dem)):
         return None
     capi = np.floor(cap + 1e-9).astype(np.int64)
-    if (dem.size + 1) * cap.size * (int(capi.max()) + 1) > _DP_CELLS:
+    if dem.size * cap.size * (int(capi.max()) + 1) > _DP_CELLS:
         return None
     return np.round(dem).astype(np.int64), capi
 
 
-def _knapsacks(w: np.ndarray, demi: np.ndarray, capi: np.ndarray) -> tuple[np.ndarray,
-                                                                          np.ndarray]:
+def _knapsacks(w: np.ndarray, demi: np.ndarray, capi: np.ndarray, *,
+               backtrack: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """For every site j the 0-1 knapsack max sum_i w_ij x_i, sum_i d_i x_i <= Q_j: the
-    values (n,) and the DP's choices (m, n, Q + 1) for reading the item sets back."""
+    values (n,) and, with `backtrack`, the DP's choices (m, n, Q + 1) for reading the
+    item sets back."""
     m, n = w.shape
     q = int(capi.max())
     f = np.zeros((n, q + 1))
-    take = np.zeros((m, n, q + 1), dtype=bool)
+    take = np.zeros((m, n, q + 1), dtype=bool) if backtrack else None
     for i in range(m):
         di = int(demi[i])
         if di > q:
             continue
         cand = f[:, :q + 1 - di] + w[i][:, None]
         better = cand > f[:, di:]
-        take[i, :, di:] = better
+        if take is not None:
+            take[i, :, di:] = better
         f[:, di:] = np.where(better, cand, f[:, di:])
     return f[np.arange(n), capi], take
 
@@ -445,6 +478,28 @@ class _Penalties:
     y0: np.ndarray  # (n,): site forced closed
 
 
+def _dp_tables(w: np.ndarray, demi: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Prefix and suffix knapsack tables over the customers for the sites of w's columns:
+    pre[i][j, c] is the best profit from customers before i within capacity c, suf[i]
+    from customers i onwards."""
+    m, k = w.shape
+    pre = np.zeros((m + 1, k, q + 1))
+    suf = np.zeros((m + 1, k, q + 1))
+    for i in range(m):
+        pre[i + 1] = pre[i]
+        di = int(demi[i])
+        if di <= q:
+            pre[i + 1][:, di:] = np.maximum(pre[i][:, di:],
+                                            pre[i][:, :q + 1 - di] + w[i][:, None])
+    for i in range(m - 1, -1, -1):
+        suf[i] = suf[i + 1]
+        di = int(demi[i])
+        if di <= q:
+            suf[i][:, di:] = np.maximum(suf[i + 1][:, di:],
+                                        suf[i + 1][:, :q + 1 - di] + w[i][:, None])
+    return pre, suf
+
+
 def _penalties(d: np.ndarray, demi: np.ndarray, capi: np.ndarray, p: int,
                lam: np.ndarray) -> _Penalties:
     """The Lagrangian's penalties for multipliers lam.
@@ -458,49 +513,35 @@ def _penalties(d: np.ndarray, demi: np.ndarray, capi: np.ndarray, p: int,
     Each is a valid lower bound on every solution with that variable forced.
     """
     m, n = d.shape
-    q = int(capi.max())
     w = lam[:, None] - d
-    pre = np.zeros((m + 1, n, q + 1))
-    for i in range(m):
-        pre[i + 1] = pre[i]
-        di = int(demi[i])
-        if di <= q:
-            pre[i + 1][:, di:] = np.maximum(pre[i][:, di:], pre[i][:, :q + 1 - di]
-                                            + w[i][:, None])
-    suf = np.zeros((m + 1, n, q + 1))
-    for i in range(m - 1, -1, -1):
-        suf[i] = suf[i + 1]
-        di = int(demi[i])
-        if di <= q:
-            suf[i][:, di:] = np.maximum(suf[i + 1][:, di:], suf[i + 1][:, :q + 1 - di]
-                                        + w[i][:, None])
-    sites = np.arange(n)
-    v = -pre[m][sites, capi]
+    v = -_knapsacks(w, demi, capi, backtrack=False)[0]
     order = np.argsort(v, kind="stable")
     chosen = np.zeros(n, dtype=bool)
     chosen[order[:p]] = True
     vp = v[order[p - 1]]
     vp1 = v[order[p]] if p < n else np.inf
-    bound = _lagrangian_value(lam, v, p)
     x1 = np.full((m, n), np.inf)
     x0 = np.zeros((m, n))
-    for qj in np.unique(capi):  # sites of one capacity together
-        js = np.flatnonzero(capi == qj)
-        for i in range(m):
-            a, b = pre[i][js], suf[i + 1][js]
-            without = (a[:, :qj + 1] + b[:, qj::-1]).max(axis=1)  # best knapsack without i
-            vminus = -without
-            x0[i, js] = np.where(chosen[js], np.minimum(vminus, vp1) - v[js], 0.0)
-            rest = int(qj - demi[i])
-            if rest < 0:
-                continue
-            others = (a[:, :rest + 1] + b[:, rest::-1]).max(axis=1)
-            vplus = -(w[i, js] + others)
-            x1[i, js] = np.where(chosen[js], vplus - v[js], vplus - vp)
+    for qj in np.unique(capi):  # sites of one capacity together, a memory-bounded chunk
+        group = np.flatnonzero(capi == qj)
+        step = max(1, _DP_CHUNK // ((m + 1) * (int(qj) + 1)))
+        for at in range(0, group.size, step):
+            js = group[at:at + step]
+            pre, suf = _dp_tables(w[:, js], demi, int(qj))
+            for i in range(m):
+                a, b = pre[i], suf[i + 1]
+                without = (a + b[:, ::-1]).max(axis=1)  # the best knapsack without i
+                x0[i, js] = np.where(chosen[js], np.minimum(-without, vp1) - v[js], 0.0)
+                rest = int(qj - demi[i])
+                if rest < 0:
+                    continue
+                others = (a[:, :rest + 1] + b[:, rest::-1]).max(axis=1)
+                vplus = -(w[i, js] + others)
+                x1[i, js] = np.where(chosen[js], vplus - v[js], vplus - vp)
     y1 = np.where(chosen, 0.0, v - vp)
     y0 = np.where(chosen, vp1 - v, 0.0)
-    return _Penalties(bound, np.maximum(x1, 0.0), np.maximum(x0, 0.0),
-                      np.maximum(y1, 0.0), np.maximum(y0, 0.0))
+    return _Penalties(_lagrangian_value(lam, v, p), np.maximum(x1, 0.0),
+                      np.maximum(x0, 0.0), np.maximum(y1, 0.0), np.maximum(y0, 0.0))
 
 
 # ------------------------------------------------------------------ exact model
