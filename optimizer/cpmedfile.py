@@ -1,10 +1,10 @@
-"""Osman-Christofides capacitated p-median files and their benchmark rows.
+"""Osman-Christofides capacitated p-median files (pmedcap1-pmedcap20) and benchmark runs.
 
-A file is `problem best_value` on its first line, `n p capacity` on the second, then one
-`id x y demand` line per point; every point is both a customer and a candidate median
-with that capacity. Distances are Euclidean, rounded down to integers (the convention the
-best values assume). Read by hand so that a malformed file is an InputError naming the
-file and line.
+Read by hand so that a malformed file is an InputError naming the file, line and field. A
+file is `problem best_value` on its first line, `n p capacity` on its second, then one
+`id x y demand` line per point (ids 1..n in order); every point is both a customer and a
+candidate median, all medians with the same capacity. Distances are Euclidean, rounded
+down to whole numbers (the convention the best values assume).
 """
 
 from __future__ import annotations
@@ -16,41 +16,48 @@ from pathlib import Path
 
 import numpy as np
 
-from lrcplan.models.errors import InputError, file_error, read_text
+from lrcplan.models.errors import InputError, Problem, file_error, read_text
 
 
 @dataclass(frozen=True, eq=False)
 class CPMedianInstance:
-    """A capacitated p-median instance: distances, demands, one capacity, p, best value."""
+    """A capacitated p-median instance: points, demands, one capacity, p, distances."""
 
     name: str
-    dist: np.ndarray  # (n, n) floor of the Euclidean distances, int64
-    demand: np.ndarray  # (n,) int64
-    capacity: int
+    best_known: int | float | None  # the file's best value (None when it gives 0 or less)
     p: int
-    best_known: int | None  # the file's best value (0 or missing: unknown)
+    capacity: int | float
+    xy: np.ndarray  # (n, 2)
+    demand: np.ndarray  # (n,)
+    dist: np.ndarray  # (n, n) Euclidean distances rounded down, int64
 
 
-def _numbers(path: Path, lineno: int, fields: list[str], want: int, what: str) -> list[float]:
-    """`want` finite numbers from one line (InputError naming the line otherwise)."""
-    if len(fields) != want:
-        raise file_error(path, lineno, f"expected {what}, got {' '.join(fields)!r}")
-    out = []
-    for f in fields:
-        try:
-            v = float(f)
-        except ValueError:
-            raise file_error(path, lineno, f"{f!r} is not a number") from None
-        if not math.isfinite(v):
-            raise file_error(path, lineno, f"{f!r} is not a finite number")
-        out.append(v)
-    return out
+def _plain(value: float) -> int | float:
+    """A whole number as an int (for tables and JSON), anything else as it is."""
+    return int(value) if float(value).is_integer() else float(value)
 
 
-def _whole(path: Path, lineno: int, value: float, what: str, low: int) -> int:
-    if value != int(value) or value < low:
-        raise file_error(path, lineno, f"{what} must be a whole number >= {low}, got {value:g}")
-    return int(value)
+def _field_error(path: Path, line: int, field: str, message: str) -> InputError:
+    return InputError(str(Problem(str(path), line, field, message)))
+
+
+def _number(path: Path, line: int, field: str, text: str, *, whole: bool = False) -> float:
+    """One field as a finite number (a whole number when `whole`)."""
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise _field_error(path, line, field, f"{text!r} is not {kind}") from None
+    if not math.isfinite(value):
+        raise _field_error(path, line, field, f"{text!r} is not a finite number")
+    return value
+
+
+def _fields(path: Path, line: int, fields: list[str], names: tuple[str, ...]) -> None:
+    if len(fields) != len(names):
+        want = " ".join(names)
+        raise file_error(path, line, f"expected '{want}' ({len(names)} fields), got "
+                                     f"{' '.join(fields)!r}")
 
 
 def read_cpmedian(path: str | Path) -> CPMedianInstance:
@@ -58,70 +65,88 @@ def read_cpmedian(path: str | Path) -> CPMedianInstance:
     path = Path(path)
     text = read_text(path)
     lines = [(no, raw.split()) for no, raw in enumerate(text.splitlines(), 1) if raw.strip()]
+    if not lines:
+        raise file_error(path, None, "the file is empty (expected 'problem best_value' "
+                                     "first)")
+    no, fields = lines[0]
+    _fields(path, no, fields, ("problem", "best_value"))
+    best = _number(path, no, "best_value", fields[1])
     if len(lines) < 2:
-        raise file_error(path, None, "expected 'problem best_value' and 'n p capacity' first")
-    (no1, f1), (no2, f2) = lines[0], lines[1]
-    _, best = _numbers(path, no1, f1, 2, "'problem best_value'")
-    n_f, p_f, q_f = _numbers(path, no2, f2, 3, "'n p capacity'")
-    n = _whole(path, no2, n_f, "n", 1)
-    p = _whole(path, no2, p_f, "p", 1)
-    q = _whole(path, no2, q_f, "capacity", 1)
-    if p > n:
-        raise file_error(path, no2, f"p must be in 1..n={n}, got {p}")
+        raise file_error(path, None, "the second line 'n p capacity' is missing")
+    no, fields = lines[1]
+    _fields(path, no, fields, ("n", "p", "capacity"))
+    n = int(_number(path, no, "n", fields[0], whole=True))
+    p = int(_number(path, no, "p", fields[1], whole=True))
+    capacity = _number(path, no, "capacity", fields[2])
+    cap_text = fields[2]
+    if n < 1:
+        raise _field_error(path, no, "n", f"must be positive, got {n}")
+    if not 1 <= p <= n:
+        raise _field_error(path, no, "p", f"must be in 1..n={n}, got {p}")
+    if capacity <= 0:
+        raise _field_error(path, no, "capacity", f"must be positive, got {cap_text}")
+    header = no
     body = lines[2:]
-    if len(body) != n:
-        raise file_error(path, None, f"the header announces {n} points, the file has "
+    if len(body) < n:
+        raise file_error(path, None, f"line {header} announces {n} points, the file has "
                                      f"{len(body)}")
+    if len(body) > n:
+        raise file_error(path, body[n][0], f"line {header} announces {n} points; this is "
+                                           f"point {n + 1}")
     xy = np.zeros((n, 2))
-    demand = np.zeros(n, np.int64)
+    demand = np.zeros(n)
+    names = ("id", "x", "y", "demand")
     for k, (no, fields) in enumerate(body):
-        _, x, y, dem = _numbers(path, no, fields, 4, "'id x y demand'")
-        xy[k] = (x, y)
-        demand[k] = _whole(path, no, dem, "demand", 0)
-    if demand.sum() > p * q:
-        raise file_error(path, no2, f"total demand {int(demand.sum())} exceeds p x capacity "
-                                    f"= {p * q}: no assignment fits")
-    if demand.max(initial=0) > q:
-        raise file_error(path, None, f"a demand of {int(demand.max())} exceeds the capacity {q}")
+        _fields(path, no, fields, names)
+        ident = int(_number(path, no, "id", fields[0], whole=True))
+        if ident != k + 1:
+            raise _field_error(path, no, "id", f"expected {k + 1} (ids run 1..n in order), "
+                                               f"got {ident}")
+        xy[k] = (_number(path, no, "x", fields[1]), _number(path, no, "y", fields[2]))
+        demand[k] = _number(path, no, "demand", fields[3])
+        if demand[k] < 0:
+            raise _field_error(path, no, "demand", f"must not be negative, got {fields[3]}")
+        if demand[k] > capacity:
+            raise _field_error(path, no, "demand", f"{fields[3]} exceeds the capacity "
+                                                   f"{cap_text}: no median can serve it")
+    if demand.sum() > p * capacity:
+        raise file_error(path, header, f"the total demand {demand.sum():g} exceeds p x "
+                                       f"capacity = {p * capacity:g}: no solution")
     diff = xy[:, None, :] - xy[None, :, :]
     dist = np.floor(np.sqrt((diff ** 2).sum(axis=2)) + 1e-9).astype(np.int64)
-    return CPMedianInstance(path.stem, dist, demand, q, p,
-                            int(best) if best > 0 and best == int(best) else None)
+    return CPMedianInstance(path.stem, _plain(best) if best > 0 else None, p,
+                            _plain(capacity), xy, demand, dist)
 
 
 # ------------------------------------------------------------------ benchmark runs
 @dataclass(frozen=True)
 class BenchRow:
-    """One capacitated instance solved and re-checked."""
+    """One capacitated p-median file solved and re-checked."""
 
     instance: str
     path: str
     n: int
     p: int
-    objective: float
+    capacity: int | float
+    objective: float | None  # None when no solution was found in time
     bound: float
     proven: bool
-    best_known: int | None
+    best_known: int | float | None
+    matches: bool | None  # objective == best_known; None without a best value
+    gap_pct: float | None  # (objective - best_known) / best_known, in %
     seconds: float
     status: str
+    engine: str
     checked: bool  # the checker's recomputed objective equals the solver's
-
-    @property
-    def gap_pct(self) -> float | None:
-        """Objective over the best known value, in percent (None without one)."""
-        if self.best_known is None or not self.best_known:
-            return None
-        return 100.0 * (self.objective - self.best_known) / self.best_known
 
     def record(self) -> dict[str, object]:
         """The row as a JSON-ready dict."""
-        gap = self.gap_pct
         return {"instance": self.instance, "path": self.path, "n": self.n, "p": self.p,
-                "objective": self.objective, "bound": self.bound, "proven": self.proven,
-                "best_known": self.best_known,
-                "gap_pct": None if gap is None else round(gap, 4),
+                "capacity": self.capacity, "objective": self.objective,
+                "bound": self.bound, "proven": self.proven, "best_known": self.best_known,
+                "matches": self.matches, "gap_pct": self.gap_pct,
                 "seconds": round(self.seconds, 3), "status": self.status,
-                "checked": self.checked}
+                "engine": self.engine, "checked": self.checked}
 
 
 def bench_cpmedian(paths: list[Path], *, time_limit_s: float,
@@ -131,14 +156,24 @@ def bench_cpmedian(paths: list[Path], *, time_limit_s: float,
 
     if not time_limit_s > 0:
         raise InputError(f"--time-limit must be positive, got {time_limit_s}")
-    loaded = [(p, read_cpmedian(p)) for p in paths]
+    loaded = [(path, read_cpmedian(path)) for path in paths]
     rows = []
     for path, inst in loaded:
-        res = solve_cpmedian(inst.dist, inst.demand, inst.capacity, inst.p, time_limit_s)
-        recomputed = check_cpmedian(inst.dist, inst.demand, inst.capacity, inst.p, res)
-        row = BenchRow(inst.name, str(path), inst.dist.shape[0], inst.p, res.objective,
-                       res.bound, res.proven, inst.best_known, res.seconds, res.status,
-                       bool(abs(recomputed - res.objective) < 1e-6))
+        try:
+            res = solve_cpmedian(inst.dist, inst.demand, inst.capacity, inst.p, time_limit_s)
+        except InputError as exc:  # e.g. the demands cannot be packed into p medians
+            raise file_error(path, None, str(exc)) from None
+        found = math.isfinite(res.objective)
+        checked = found and abs(check_cpmedian(inst.dist, inst.demand, inst.capacity,
+                                               inst.p, res) - res.objective) < 1e-6
+        best = inst.best_known
+        row = BenchRow(inst.name, str(path), inst.dist.shape[0], inst.p, inst.capacity,
+                       res.objective if found else None, res.bound, res.proven, best,
+                       None if best is None or not found
+                       else bool(abs(res.objective - best) < 1e-6),
+                       None if best is None or not found
+                       else round(100.0 * (res.objective - best) / best, 4),
+                       res.seconds, res.status, res.engine, checked)
         rows.append(row)
         if on_row is not None:
             on_row(row)
@@ -147,23 +182,23 @@ def bench_cpmedian(paths: list[Path], *, time_limit_s: float,
 
 def bench_header() -> str:
     """The column titles of `bench_line`."""
-    return (f"{'instance':<12} {'n':>4} {'p':>3} {'objective':>10} {'best':>6} {'gap %':>7} "
-            f"{'bound':>10} {'proven':>6} {'seconds':>8}")
+    return (f"{'instance':<11} {'n':>4} {'p':>3} {'objective':>10} {'best':>8} "
+            f"{'gap %':>6} {'bound':>10} {'proven':>6} {'seconds':>8}")
 
 
 def bench_line(row: BenchRow) -> str:
     """One instance as a table row."""
-    best = "-" if row.best_known is None else str(row.best_known)
+    obj = "-" if row.objective is None else f"{row.objective:.0f}"
+    best = "-" if row.best_known is None else f"{row.best_known:g}"
     gap = "-" if row.gap_pct is None else f"{row.gap_pct:.2f}"
-    return (f"{row.instance:<12} {row.n:>4} {row.p:>3} {row.objective:>10.0f} {best:>6} "
-            f"{gap:>7} {row.bound:>10.1f} {'yes' if row.proven else 'no':>6} "
-            f"{row.seconds:>8.2f}")
+    proven = "yes" if row.proven else "no"
+    return (f"{row.instance:<11} {row.n:>4} {row.p:>3} {obj:>10} {best:>8} {gap:>6} "
+            f"{row.bound:>10.1f} {proven:>6} {row.seconds:>8.2f}")
 
 
 def bench_summary(rows: list[BenchRow]) -> str:
-    """How many instances are proven optimal and how many match the best known value."""
+    """How many instances are proven optimal and how many match the best value."""
     known = [r for r in rows if r.best_known is not None]
-    matched = sum(round(r.objective) == r.best_known for r in known)
-    return (f"proven optimal: {sum(r.proven for r in rows)} of {len(rows)}; matching the "
-            f"best known value: {matched} of {len(known)}; checker disagreements: "
-            f"{sum(not r.checked for r in rows)}")
+    return (f"proven optimal: {sum(r.proven for r in rows)} of {len(rows)}; "
+            f"matching the best value: {sum(bool(r.matches) for r in known)} of "
+            f"{len(known)}; checker disagreements: {sum(not r.checked for r in rows)}")

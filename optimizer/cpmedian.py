@@ -831,7 +831,7 @@ def solve_cpmedian(dist: np.ndarray, demand: np.ndarray, capacity: float | np.nd
             if status == highspy.HighsModelStatus.kInfeasible or (
                     status == highspy.HighsModelStatus.kOptimal
                     and h.getInfo().primal_solution_status != 2):
-                if not np.isfinite(ub):
+                if not np.isfinite(thr):  # nothing was fixed and no cutoff set
                     raise InputError("capacitated p-median: no assignment fits the "
                                      "capacities")
                 bound = max(bound, min(above, ub))
