@@ -48,25 +48,28 @@ Measured (2026-11-25, 2 cores shared with other jobs, load about 2, HiGHS 1.16, 
 limit), on the shared odd Osman-Christofides files and on 15 generated like them (points
 on 1..100, demands 1..20, capacity 120, p = n / 10; tightness 0.78-0.94):
 
-* The model alone (HiGHS, no warm start): pmedcap11/15/19 in 13.3 / 30.4 / 20.4 s; on ten
-  generated n = 100 instances of tightness 0.88-0.96, two not proven in 120 s (gap 3-4 %).
+* The model alone (HiGHS, no warm start): pmedcap11/15/19 in 13.3 / 30.4 / 20.4 s; of
+  five generated n = 100 instances with demands scaled to tightness 0.88-0.96, two (0.94,
+  0.95) not proven in 120 s (gaps 3.8 %, 3.5 %).
   Root LP 1068.9 on pmedcap15 (optimum 1091), HiGHS's root cuts reach about 1077; the
   Lagrangian bound is 1080.4 (column generation: 65 rounds, 1.6 s).
 * pmedian.py's LP reduced-cost fixing with the heuristic's bound removed 5 % of the
-  pairs on pmedcap15 (no faster); the Lagrangian penalties at the optimum remove about
-  85-90 % of the pairs and a quarter of the sites (pmedcap15: 1,118 of 10,000 pairs).
+  pairs on pmedcap15 (no faster); the Lagrangian penalties at the optimum keep 8-14 % of
+  the pairs and close 28-41 of the 100 sites (pmedcap11 / 15 / 19: 841 / 1,418 / 974 of
+  10,000 pairs; penalties 0.03 s).
 * With the reduction, the search is what is left: about 100-800 nodes for a 1 % gap. The
   cuts sum_i (c_ij - lambda_i) x_ij >= v_j y_j lift the root LP to L but did not shorten
-  it (oc14 17.5 / 21.1 s); HiGHS's RINS/RENS/root reduced-cost sub-MIPs off: pmedcap15
-  25 -> 16.5 s (kept off: our incumbent is already good).
+  it (the hardest generated instance, optimum known: 17.5 s without, 21.1 s with);
+  HiGHS's RINS/RENS/root reduced-cost sub-MIPs off: pmedcap15 25 -> 16.5 s (kept off:
+  the incumbent is ours).
 * Thresholds: straight to the incumbent / L + 0.6 % then 1.2 % / L + 1.2 % then the
   incumbent: 125 / 140 / 109 s over the eight hardest instances (kept the last).
-* HiGHS threads 2 against 1 (oc09, oc14, oc10, pmedcap15): 18.5 / 20.5, 16.4 / 16.6,
-  19.8 / 15.6, 14.3 / 12.7 s -- no gain on the shared cores; 1 kept (pmedian uses 1 and
-  HiGHS keeps one thread pool per process).
-* Result: every shared instance at its best value, proven, in 0.4-13 s (pmedcap15 the
-  hardest); the generated ones in 0.3-21 s. Harder than the benchmark: tightness 0.95-0.96
-  at n = 100 left two of ten unproven at 60 s (gap 2-3 %).
+* HiGHS threads 2 against 1 (three generated instances, pmedcap15): 18.5 / 20.5,
+  16.4 / 16.6, 19.8 / 15.6, 14.3 / 12.7 s -- no gain on the shared cores; 1 kept
+  (pmedian uses 1 and HiGHS keeps one thread pool per process).
+* Result: every shared instance at its best value, proven, in 0.3-13 s (pmedcap15 the
+  hardest, 37.6 s for all ten); the 15 generated ones in 0.3-21 s. Harder than the
+  benchmark, the two scaled instances above stay unproven at 60 s (gaps 2.8 %, 1.8 %).
 """
 
 from __future__ import annotations
