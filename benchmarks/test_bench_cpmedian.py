@@ -2,7 +2,8 @@
 must reach its best value, proven (bound = objective), each in under 60 s, with the
 independent checker recomputing the objective from the open sites and assignment.
 
-Time limit per instance: LRCPLAN_CPMED_LIMIT seconds (default 60).
+Time limit per instance: LRCPLAN_CPMED_LIMIT seconds (default 60). Another folder of
+files in the same format (e.g. the even-numbered instances): LRCPLAN_CPMED_DIR.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from lrcplan.optimizer.cpmedfile import read_cpmedian
 from lrcplan.optimizer.cpmedian import check_cpmedian, solve_cpmedian
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDER = ROOT.parent / "shared" / "instances" / "cpmedian-osman"
+FOLDER = Path(os.environ.get("LRCPLAN_CPMED_DIR",
+                           ROOT.parent / "shared" / "instances" / "cpmedian-osman"))
 LIMIT = float(os.environ.get("LRCPLAN_CPMED_LIMIT", "60"))
 
 pytestmark = [
@@ -40,5 +42,7 @@ def test_cpmedian_reaches_best_value_proven(path: Path, benchmark) -> None:  # n
           f"best {inst.best_known}, bound {res.bound:.1f}, proven {res.proven}, "
           f"{res.seconds:.2f} s")
     assert check_cpmedian(inst.dist, inst.demand, inst.capacity, inst.p, res) == res.objective
-    assert res.proven and res.objective == inst.best_known
+    assert res.proven, f"{inst.name}: bound {res.bound} < objective {res.objective}"
+    if inst.best_known is not None:  # a file with best value 0 gives none
+        assert res.objective == inst.best_known
     assert res.seconds < 60.0
