@@ -310,8 +310,11 @@ def _result(sc: Scenario, enrolment: EnrolmentResult, opt: SitingOptions, k: int
     towns = tuple(TownCover(tn, in_town.get(tn, 0), lrc_at.get(tn, 0), served_at.get(tn, 0),
                             ok) for tn, ok in towns_covered(sc, sites).items())
     moves = _moves(sc, enrolment, out.school_of)
-    status = (Status.INFEASIBLE if not out.feasible else Status.DONE if opt.mode == "required"
-              else Status.OPTIMAL if out.proven else Status.FEASIBLE)
+    # no plan: proven infeasible, or the time limit came first
+    status = (Status.INFEASIBLE if not out.feasible and out.proven else
+              Status.TIMED_OUT if not out.feasible else
+              Status.DONE if opt.mode == "required" else
+              Status.OPTIMAL if out.proven else Status.FEASIBLE)
     summary = StageSummary("siting", status, seconds, out.objective, out.bound, out.engine,
                            out.proof)
     return SitingResult(summary, tuple(rooms), towns, moves, curve, k, opt)

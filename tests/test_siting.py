@@ -155,6 +155,18 @@ def test_incumbents_force_a_room_and_too_small_a_budget_is_infeasible() -> None:
     assert r1.summary.status is Status.OPTIMAL and [x.school_id for x in r1.built] == ["B"]
 
 
+def test_a_budget_solve_out_of_time_is_timed_out_not_infeasible(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from lrcplan.optimizer import siting as stage
+    from lrcplan.optimizer.sitebudget import BudgetSolution
+
+    monkeypatch.setattr(stage, "solve_budget", lambda d, k, t, tiers=3: BudgetSolution(
+        False, (), (), (), False, t, proven_infeasible=False))
+    plan = plan_of(six_at_b(), mode="budget", rooms=2, curve=False)
+    assert siting(plan).summary.status is Status.TIMED_OUT
+    assert plan.violations == ()
+
+
 def test_coverage_radius_from_the_options() -> None:
     """B's six students are 3 km (7.8 min) from A's room: covered at 10 min, not at 5."""
     r10 = siting(plan_of(six_at_b(), mode="coverage", rooms=1, cover_minutes=10.0))

@@ -51,6 +51,11 @@ class Derived:
     uses: dict[str, str | None]  # school -> the room site its students use
 
 
+def _planned(r: SitingResult) -> bool:
+    """Whether the stage made a plan (not infeasible, not stopped by its time limit)."""
+    return r.summary.status.value not in ("infeasible", "timed_out")
+
+
 @per_plan
 def derive(sc: Scenario, plan: Plan) -> Derived:
     """Schools after siting_moves.csv, room sites after rooms.csv, and who uses which."""
@@ -153,8 +158,8 @@ def check_classes(sc: Scenario, plan: Plan) -> Iterable[Violation]:
 
 def check_threshold(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     """Hard: every school with resource_room_threshold or more LRC students after the plan
-    has a room, existing or built by it (feasible plans only)."""
-    if plan.get(SitingResult).summary.status.value == "infeasible":
+    has a room, existing or built by it (where the stage made a plan)."""
+    if not _planned(plan.get(SitingResult)):
         return
     d = derive(sc, plan)
     t = sc.policy.resource_room_threshold
@@ -254,7 +259,7 @@ def check_objective(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     bound never on the wrong side of it."""
     r, d = plan.get(SitingResult), derive(sc, plan)
     s = r.summary
-    if s.objective is None or s.status.value == "infeasible":
+    if s.objective is None or not _planned(r):
         return
     mode = r.options.mode
     if mode == "required":
@@ -293,7 +298,7 @@ def check_curve(sc: Scenario, plan: Plan) -> Iterable[Violation]:
     if not r.curve:
         return
     last, s = r.curve[-1], r.summary
-    feasible = s.status.value != "infeasible"
+    feasible = _planned(r)
     if last.feasible != feasible:
         yield _v("siting-curve", str(last.rooms), f"feasible {last.feasible}, the plan "
                                                   f"is {s.status.value}")
