@@ -16,6 +16,7 @@ from lrcplan.models.tables import (
     Cells,
     StageFiles,
     TableSpec,
+    as_choice,
     as_float,
     as_id,
     as_int,
@@ -127,19 +128,12 @@ def _time(row: Cells, column: str) -> int:
         raise CellError(column, f"expected a time HH:MM, got {t!r}") from None
 
 
-def _choice(row: Cells, column: str, allowed: tuple[str, ...]) -> str:
-    t = cell(row, column)
-    if t not in allowed:
-        raise CellError(column, f"unknown value {t!r} (expected {', '.join(allowed)})")
-    return t
-
-
 def _visit(row: Cells) -> Visit:
-    status = _choice(row, "status", VISIT_STATUS)
+    status = as_choice(row, "status", VISIT_STATUS)
     week = as_int(row, "week", blank=True)
     minutes = as_int(row, "minutes")
     assert minutes is not None
-    return Visit(as_id(row, "visit_id"), _choice(row, "kind", ("itinerant", "home")),
+    return Visit(as_id(row, "visit_id"), as_choice(row, "kind", ("itinerant", "home")),
                  as_id(row, "site_id"), cell(row, "teacher_id"), week, cell(row, "day"),
                  minutes, status, cell(row, "reason"))
 
@@ -161,7 +155,7 @@ def _stop(row: Cells) -> Stop:
     if travel < 0:
         raise CellError("travel_minutes", f"must be 0 or more, got {travel}")
     return Stop(as_id(row, "teacher_id"), week, cell(row, "day"), seq, as_id(row, "site_id"),
-                _choice(row, "kind", STOP_KINDS), cell(row, "visit_id"),
+                as_choice(row, "kind", STOP_KINDS), cell(row, "visit_id"),
                 _time(row, "arrival"), _time(row, "start"), _time(row, "end"), travel)
 
 

@@ -10,14 +10,14 @@ from typing import Any, ClassVar
 
 from lrcplan.models.plan import KeyFigure, StageOptions, StageSummary
 from lrcplan.models.tables import (
-    CellError,
     Cells,
     StageFiles,
     TableSpec,
     as_bool,
+    as_choice,
+    as_count,
     as_float,
     as_id,
-    as_int,
     cell,
 )
 
@@ -133,24 +133,10 @@ class SitingResult:
 
 
 # ------------------------------------------------------------------ tables
-def _choice(row: Cells, column: str, allowed: tuple[str, ...]) -> str:
-    t = cell(row, column)
-    if t not in allowed:
-        raise CellError(column, f"unknown value {t!r} (expected {', '.join(allowed)})")
-    return t
-
-
-def _count(row: Cells, column: str) -> int:
-    n = as_int(row, column)
-    if n is None or n < 0:
-        raise CellError(column, f"expected a whole number of 0 or more, got {cell(row, column)!r}")
-    return n
-
-
 def _room(row: Cells) -> Room:
-    return Room(as_id(row, "school_id"), cell(row, "town"), _choice(row, "status", ROOM_STATUS),
-                _count(row, "cost_yuan"), _count(row, "lrc_students"),
-                _count(row, "students_served"))
+    return Room(as_id(row, "school_id"), cell(row, "town"), as_choice(row, "status", ROOM_STATUS),
+                as_count(row, "cost_yuan"), as_count(row, "lrc_students"),
+                as_count(row, "students_served"))
 
 
 ROOMS = TableSpec[Room](
@@ -163,8 +149,8 @@ ROOMS = TableSpec[Room](
 
 
 def _town(row: Cells) -> TownCover:
-    return TownCover(cell(row, "town"), _count(row, "rooms"), _count(row, "lrc_students"),
-                     _count(row, "served"), as_bool(row, "covered"))
+    return TownCover(cell(row, "town"), as_count(row, "rooms"), as_count(row, "lrc_students"),
+                     as_count(row, "served"), as_bool(row, "covered"))
 
 
 TOWNS = TableSpec[TownCover](
@@ -176,8 +162,8 @@ TOWNS = TableSpec[TownCover](
 
 
 def _move(row: Cells) -> Move:
-    return Move(as_id(row, "student_id"), _count(row, "grade"), as_id(row, "from_school"),
-                as_id(row, "to_school"), _count(row, "to_class"),
+    return Move(as_id(row, "student_id"), as_count(row, "grade"), as_id(row, "from_school"),
+                as_id(row, "to_school"), as_count(row, "to_class"),
                 as_float(row, "travel_minutes"))
 
 
@@ -191,8 +177,8 @@ MOVES = TableSpec[Move](
 
 
 def _point(row: Cells) -> CurvePoint:
-    return CurvePoint(_count(row, "rooms"), as_bool(row, "feasible"),
-                      _count(row, "towns_covered"), as_float(row, "value"),
+    return CurvePoint(as_count(row, "rooms"), as_bool(row, "feasible"),
+                      as_count(row, "towns_covered"), as_float(row, "value"),
                       as_bool(row, "proven"))
 
 

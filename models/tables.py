@@ -101,6 +101,23 @@ def as_float(row: Cells, column: str) -> float:
     return v
 
 
+def as_count(row: Cells, column: str, least: int = 0) -> int:
+    """A whole number cell of at least `least`."""
+    n = as_int(row, column)
+    if n is None or n < least:
+        raise CellError(column, f"expected a whole number of {least} or more, got "
+                                f"{cell(row, column)!r}")
+    return n
+
+
+def as_choice(row: Cells, column: str, allowed: tuple[str, ...]) -> str:
+    """A cell holding one of `allowed`, exactly."""
+    t = cell(row, column)
+    if t not in allowed:
+        raise CellError(column, f"unknown value {t!r} (expected {', '.join(allowed)})")
+    return t
+
+
 def as_bool(row: Cells, column: str) -> bool:
     """A 'true' / 'false' cell, exactly as lrcplan writes it."""
     t = cell(row, column)

@@ -17,6 +17,8 @@ from lrcplan.models.tables import (
     Cells,
     StageFiles,
     TableSpec,
+    as_choice,
+    as_count,
     as_id,
     as_int,
     cell,
@@ -116,15 +118,8 @@ class TimetableResult:
 
 
 # ------------------------------------------------------------------ tables
-def _choice(row: Cells, column: str, allowed: tuple[str, ...]) -> str:
-    t = cell(row, column)
-    if t not in allowed:
-        raise CellError(column, f"unknown value {t!r} (expected {', '.join(allowed)})")
-    return t
-
-
 def _bool(row: Cells, column: str) -> bool:
-    return _choice(row, column, ("true", "false")) == "true"
+    return as_choice(row, column, ("true", "false")) == "true"
 
 
 def _ids(row: Cells, column: str) -> tuple[str, ...]:
@@ -135,15 +130,8 @@ def _ids(row: Cells, column: str) -> tuple[str, ...]:
     return ids
 
 
-def _positive(row: Cells, column: str) -> int:
-    n = as_int(row, column)
-    if n is None or n < 1:
-        raise CellError(column, f"expected a whole number of 1 or more, got {cell(row, column)!r}")
-    return n
-
-
 def _session(row: Cells) -> Session:
-    return Session(as_id(row, "school_id"), cell(row, "day"), _positive(row, "period"),
+    return Session(as_id(row, "school_id"), cell(row, "day"), as_count(row, "period", 1),
                    as_id(row, "room"), as_id(row, "teacher_id"), _ids(row, "student_ids"),
                    _bool(row, "pinned"))
 
@@ -163,7 +151,7 @@ def _support(row: Cells) -> Support:
         raise CellError("sessions", f"expected a whole number of 0 or more, got "
                                     f"{cell(row, 'sessions')!r}")
     return Support(as_id(row, "student_id"), as_id(row, "school_id"), n,
-                   _choice(row, "status", SUPPORT_STATUS), cell(row, "reason"))
+                   as_choice(row, "status", SUPPORT_STATUS), cell(row, "reason"))
 
 
 SUPPORT = TableSpec[Support](
@@ -179,7 +167,7 @@ def _penalty(row: Cells) -> Penalty:
     if count is None or cost is None or count < 0 or cost < 0:
         raise CellError("count", "count and cost are whole numbers of 0 or more")
     ids = cell(row, "student_ids")
-    return Penalty(as_id(row, "school_id"), _choice(row, "constraint", SOFT), count, cost,
+    return Penalty(as_id(row, "school_id"), as_choice(row, "constraint", SOFT), count, cost,
                    tuple(ids.split(";")) if ids else ())
 
 
