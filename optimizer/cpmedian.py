@@ -87,6 +87,7 @@ from lrcplan.optimizer.cpmedlagrange import (
     _Penalties,
     _penalties,
 )
+from lrcplan.optimizer.mip import highs, pass_model
 
 _EPS = 1e-9  # demand/capacity comparisons: demands may be real numbers
 
@@ -400,19 +401,8 @@ def _highs(model: AssignModel, time_limit_s: float, threads: int, integral: bool
            cutoff: float = np.inf):  # noqa: ANN202
     """A quiet, deterministic HiGHS MIP holding the model; `cutoff` (HiGHS's
     objective_bound) discards every solution costing more."""
-    import highspy
-    from scipy.sparse import csc_matrix
-
-    from lrcplan.optimizer.pmedian import _quiet_highs
-
-    h = _quiet_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", threads)
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
-    h.setOptionValue("mip_rel_gap", 0.0)
     # integer distances: a gap below 1 already proves the incumbent
-    h.setOptionValue("mip_abs_gap", 0.999 if integral else 1e-6)
+    h = highs(time_limit_s, abs_gap=0.999 if integral else 1e-6, threads=threads)
     if np.isfinite(cutoff):
         h.setOptionValue("objective_bound", float(cutoff))
     # the incumbent comes from our own search: HiGHS's large-neighbourhood heuristics
@@ -420,25 +410,9 @@ def _highs(model: AssignModel, time_limit_s: float, threads: int, integral: bool
     for opt in ("mip_heuristic_run_rins", "mip_heuristic_run_rens",
                 "mip_heuristic_run_root_reduced_cost"):
         h.setOptionValue(opt, False)
-    ncol = len(model.cost)
-    nrow = len(model.row_lower)
-    a = csc_matrix((model.vals, (model.rows, model.cols)), shape=(nrow, ncol))
-    a.sum_duplicates()
-    a.sort_indices()
-    lp = highspy.HighsLp()
-    lp.num_col_ = ncol
-    lp.num_row_ = nrow
-    lp.col_cost_ = model.cost
-    lp.col_lower_ = model.col_lower
-    lp.col_upper_ = model.col_upper
-    lp.row_lower_ = model.row_lower
-    lp.row_upper_ = model.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * ncol
-    h.passModel(lp)
+    pass_model(h, model.cost, model.col_lower, model.col_upper, model.row_lower,
+               model.row_upper, model.rows, model.cols, model.vals,
+               np.ones(len(model.cost), bool))
     return h
 
 

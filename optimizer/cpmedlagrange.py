@@ -89,13 +89,10 @@ def _column_generation(d: np.ndarray, demi: np.ndarray, capi: np.ndarray, p: int
     """
     import highspy
 
-    from lrcplan.optimizer.pmedian import _quiet_highs
+    from lrcplan.optimizer.mip import highs
 
     m, n = d.shape
-    h = _quiet_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", threads)
-    h.setOptionValue("random_seed", 0)
+    h = highs(max(deadline - time.perf_counter(), 0.01), threads=threads)  # reset per round
     inf = highspy.kHighsInf
     lower = np.concatenate([np.ones(m), np.full(n, -inf), [float(p)]])
     upper = np.concatenate([np.full(m, inf), np.ones(n), [float(p)]])

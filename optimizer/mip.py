@@ -106,44 +106,66 @@ def quiet_highs():  # noqa: ANN201
     return h
 
 
-def solve_mip(m: MipArrays, *, maximize: bool, time_limit_s: float,
-              start: np.ndarray | None = None, abs_gap: float = 1e-6) -> MipSolution:
-    """Solve with HiGHS (one thread, seed 0, relative gap 0); `start` warm-starts it."""
-    import highspy
-    from scipy.sparse import csc_matrix
-
-    t0 = time.perf_counter()
+def highs(time_limit_s: float, *, abs_gap: float = 1e-6, threads: int = 1):  # noqa: ANN201
+    """A quiet, seeded HiGHS with a time limit and relative gap 0 (one thread by default:
+    two shared cores, and the same answer on every run)."""
     h = quiet_highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)  # two shared cores; also keeps runs reproducible
+    h.setOptionValue("threads", threads)
     h.setOptionValue("random_seed", 0)
     h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("mip_abs_gap", abs_gap)
-    ncol, nrow = m.n_cols, len(m.row_lower)
-    rows = np.concatenate(m.rows) if m.rows else np.zeros(0, np.int64)
-    cols = np.concatenate(m.cols) if m.cols else np.zeros(0, np.int64)
-    vals = np.concatenate(m.vals) if m.vals else np.zeros(0)
+    return h
+
+
+def pass_model(h, cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray,  # noqa: ANN001
+               row_lower: np.ndarray, row_upper: np.ndarray, rows: np.ndarray,
+               cols: np.ndarray, vals: np.ndarray, integer: np.ndarray | None = None, *,
+               offset: float = 0.0, maximize: bool = False) -> None:
+    """Hand HiGHS a model given as column and row arrays and a COO matrix (duplicate
+    entries summed); `integer` marks the integer columns (None: none)."""
+    import highspy
+    from scipy.sparse import csc_matrix
+
+    ncol, nrow = len(cost), len(row_lower)
     a = csc_matrix((vals, (rows, cols)), shape=(nrow, ncol))
     a.sum_duplicates()
     a.sort_indices()
     lp = highspy.HighsLp()
     lp.num_col_ = ncol
     lp.num_row_ = nrow
-    lp.col_cost_ = np.asarray(m.cost, float)
-    lp.col_lower_ = np.asarray(m.col_lower, float)
-    lp.col_upper_ = np.asarray(m.col_upper, float)
-    lp.row_lower_ = np.asarray(m.row_lower, float)
-    lp.row_upper_ = np.asarray(m.row_upper, float)
+    lp.col_cost_ = np.asarray(cost, float)
+    lp.offset_ = float(offset)
+    lp.col_lower_ = np.asarray(col_lower, float)
+    lp.col_upper_ = np.asarray(col_upper, float)
+    lp.row_lower_ = np.asarray(row_lower, float)
+    lp.row_upper_ = np.asarray(row_upper, float)
     lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = a.indptr.astype(np.int32)
     lp.a_matrix_.index_ = a.indices.astype(np.int32)
     lp.a_matrix_.value_ = a.data
-    if any(m.integer):
+    if integer is not None and np.any(integer):
         lp.integrality_ = [highspy.HighsVarType.kInteger if i else
-                           highspy.HighsVarType.kContinuous for i in m.integer]
+                           highspy.HighsVarType.kContinuous for i in integer]
     h.passModel(lp)
+
+
+def solve_mip(m: MipArrays, *, maximize: bool, time_limit_s: float,
+              start: np.ndarray | None = None, abs_gap: float = 1e-6) -> MipSolution:
+    """Solve with HiGHS (one thread, seed 0, relative gap 0); `start` warm-starts it."""
+    import highspy
+
+    t0 = time.perf_counter()
+    h = highs(time_limit_s, abs_gap=abs_gap)
+    empty = np.zeros(0, np.int64)
+    pass_model(h, np.asarray(m.cost), np.asarray(m.col_lower), np.asarray(m.col_upper),
+               np.asarray(m.row_lower), np.asarray(m.row_upper),
+               np.concatenate(m.rows) if m.rows else empty,
+               np.concatenate(m.cols) if m.cols else empty,
+               np.concatenate(m.vals) if m.vals else np.zeros(0),
+               np.asarray(m.integer, bool), maximize=maximize)
     if start is not None:
         sol = highspy.HighsSolution()
         sol.col_value = list(np.asarray(start, float))

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lrcplan.models.errors import InputError
-from lrcplan.optimizer.mip import quiet_highs as _quiet_highs
+from lrcplan.optimizer.mip import highs, pass_model
 
 
 @dataclass(frozen=True, eq=False)
@@ -231,46 +231,17 @@ def radius_model(dist: np.ndarray, p: int, z_keep: np.ndarray | None = None,
 
 def _highs(model: RadiusModel, integer: bool, time_limit_s: float):  # noqa: ANN202
     """A quiet, single-threaded, deterministic HiGHS instance holding the model."""
-    import highspy
-    from scipy.sparse import csc_matrix
-
-    h = _quiet_highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)  # two shared cores; also keeps runs reproducible
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("time_limit", max(float(time_limit_s), 0.01))
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.setOptionValue("mip_abs_gap", 1e-6)
+    h = highs(time_limit_s)
     ncol = len(model.cost)
-    nrow = len(model.lower)
-    a = csc_matrix((model.vals, (model.rows, model.cols)), shape=(nrow, ncol))
-    a.sum_duplicates()
-    a.sort_indices()
-    lp = highspy.HighsLp()
-    lp.num_col_ = ncol
-    lp.num_row_ = nrow
-    lp.col_cost_ = model.cost
-    lp.offset_ = model.constant
     col_lower = np.zeros(ncol)
     col_lower[:model.n_sites] = model.y_lower
-    lp.col_lower_ = col_lower
     upper = np.full(ncol, np.inf)
     upper[:model.n_sites] = model.y_upper
-    lp.col_upper_ = upper
-    lp.row_lower_ = model.lower
-    row_upper = np.full(nrow, np.inf)
+    row_upper = np.full(len(model.lower), np.inf)
     row_upper[-1] = float(model.p)  # sum y = p
-    lp.row_upper_ = row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data
-    if integer:
-        integrality = [highspy.HighsVarType.kContinuous] * ncol
-        for j in range(model.n_sites):
-            integrality[j] = highspy.HighsVarType.kInteger
-        lp.integrality_ = integrality
-    h.passModel(lp)
+    pass_model(h, model.cost, col_lower, upper, model.lower, row_upper, model.rows,
+               model.cols, model.vals, np.arange(ncol) < model.n_sites if integer else None,
+               offset=model.constant)
     return h
 
 
