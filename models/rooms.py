@@ -57,16 +57,6 @@ def lrc_capacity(sc: Scenario) -> dict[tuple[str, int], int]:
     return dict(out)
 
 
-def school_limit(pol: Policy, has_room: bool, seats: int) -> int:
-    """Most LRC students a school may hold: its seats with a room, threshold - 1 without."""
-    return seats if has_room else min(seats, pol.resource_room_threshold - 1)
-
-
-def lrc_loads(seats: Iterable[tuple[str, str]]) -> Counter[str]:
-    """LRC students per school from (student, school) pairs."""
-    return Counter(school for _, school in seats)
-
-
 def reach_minutes(pol: Policy, mode: str, cover_minutes: float = -1.0) -> float:
     """How far a student's school may be from the room that serves it, by siting mode.
 
@@ -107,17 +97,6 @@ def reach(sc: Scenario, schools: Iterable[str], sites: Iterable[str], minutes: f
         if sites[d] != schools[o]:
             near[schools[o]].append(sites[d])  # sorted by duration, then site
     return Reach(minutes, {k: tuple(v) for k, v in near.items()})
-
-
-def served(loads: Mapping[str, int], rooms: frozenset[str], share: Reach
-           ) -> dict[str, str]:
-    """School -> the room site its LRC students use (schools with none are left out)."""
-    out = {}
-    for school in sorted(loads):
-        r = share.shares(school, rooms)
-        if r is not None:
-            out[school] = r
-    return out
 
 
 def towns_covered(sc: Scenario, rooms: frozenset[str]) -> dict[str, bool]:

@@ -34,6 +34,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -71,13 +72,22 @@ class BudgetData:
         """Schools."""
         return len(self.schools)
 
-    def seats_of(self, j: int) -> int:
-        """All LRC seats of a school."""
-        return sum(v for (s, _), v in self.seats.items() if s == j)
+    @cached_property
+    def seats_total(self) -> np.ndarray:
+        """All LRC seats per school."""
+        return _per_school(self.seats, self.n)
 
-    def kept_of(self, j: int) -> int:
-        """LRC students kept at a school."""
-        return sum(v for (s, _), v in self.kept.items() if s == j)
+    @cached_property
+    def kept_total(self) -> np.ndarray:
+        """LRC students kept per school."""
+        return _per_school(self.kept, self.n)
+
+
+def _per_school(by_group: dict[tuple[int, int], int], n: int) -> np.ndarray:
+    out = np.zeros(n, np.int64)
+    for (j, _), v in by_group.items():
+        out[j] += v
+    return out
 
 
 def budget_data(sc: Scenario, enrolment: EnrolmentResult) -> BudgetData:
@@ -162,7 +172,7 @@ class BudgetModel:
 def build_model(d: BudgetData, k: int) -> BudgetModel:
     """The MIP of the module docstring for a budget of k new rooms (no objective yet)."""
     m = MipArrays()
-    kept = np.array([d.kept_of(j) for j in range(d.n)], np.int64)
+    kept = d.kept_total
     forced = (~d.room) & (kept >= d.threshold)
     ycols = m.add_cols(int((~d.room).sum()), lower=0.0, upper=1.0, integer=True)
     y = dict(zip(np.flatnonzero(~d.room).tolist(), ycols.tolist(), strict=True))
@@ -221,7 +231,7 @@ def _threshold_row(m: MipArrays, d: BudgetData, j: int, xs: np.ndarray, yj: int,
                    kept: int) -> None:
     """sum x - M y_j <= T - 1 - kept, M the most students who could come (tight big-M)."""
     room_free = d.threshold - 1 - kept
-    big = max(0, min(d.seats_of(j) - kept, len(xs)) - room_free)
+    big = max(0, min(int(d.seats_total[j]) - kept, len(xs)) - room_free)
     m.add_row(np.concatenate([xs, [yj]]), np.concatenate([np.ones(len(xs)), [-float(big)]]),
               upper=float(room_free))
 
@@ -301,7 +311,7 @@ def solve_budget(d: BudgetData, k: int, time_limit_s: float, *, tiers: int = 3
     """Solve the tiers in order (2: towns and served only, as the curve needs)."""
     t0 = time.perf_counter()
     deadline = t0 + time_limit_s
-    kept = np.array([d.kept_of(j) for j in range(d.n)], np.int64)
+    kept = d.kept_total
     if int(((~d.room) & (kept >= d.threshold)).sum()) > k:
         # incumbents alone bring more schools to the threshold than k rooms can serve
         return BudgetSolution(False, (), (), (), False, time.perf_counter() - t0, True)
@@ -376,7 +386,7 @@ def assign(d: BudgetData, new: frozenset[int]) -> tuple[tuple[int, ...], bool]:
     for j in range(d.n):
         has = bool(d.room[j]) or j in new
         ok = has or bool(d.shared[j]) or any(k in new for k in d.near[j])
-        room_left = n if has else max(0, d.threshold - 1 - d.kept_of(j))
+        room_left = n if has else max(0, d.threshold - 1 - int(d.kept_total[j]))
         jt.append(j0 + j)
         jh.append(1)
         jc.append(room_left)

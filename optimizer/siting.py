@@ -326,11 +326,10 @@ def _moves(sc: Scenario, enrolment: EnrolmentResult, school_of: dict[str, str]
     seat = {s.student_id: s for s in enrolment.lrc_seats}
     classes = mover_classes(sc, [(s.student_id, s.school_id, s.grade, s.class_index)
                                  for s in enrolment.lrc_seats], school_of)
+    moved = sorted(school_of.items())
+    st, sb = sc.student_by_id, sc.school_by_id
+    _, dur = sc.travel.pairs(
+        np.array([[st[sid].lon, st[sid].lat] for sid, _ in moved]).reshape(len(moved), 2),
+        np.array([[sb[to].lon, sb[to].lat] for _, to in moved]).reshape(len(moved), 2))
     return tuple(Move(sid, seat[sid].grade, seat[sid].school_id, to, classes[sid],
-                      _home_minutes(sc, sid, to)) for sid, to in sorted(school_of.items()))
-
-
-def _home_minutes(sc: Scenario, student_id: str, school_id: str) -> float:
-    st, sch = sc.student_by_id[student_id], sc.school_by_id[school_id]
-    _, dur = sc.travel.pairs(np.array([[st.lon, st.lat]]), np.array([[sch.lon, sch.lat]]))
-    return float(dur[0]) / 60.0
+                      float(dur[k]) / 60.0) for k, (sid, to) in enumerate(moved))
