@@ -119,16 +119,19 @@ class SitingResult:
         lrc = sum(t.lrc_students for t in self.towns)
         served = sum(t.served for t in self.towns)
         covered = sum(t.covered for t in self.towns)
+        mode = self.options.mode
+        # the required mode chooses no room and the budget mode alone moves students:
+        # a figure that is 0 by construction is left out
         return (
-            KeyFigure("siting_mode", self.options.mode),
+            KeyFigure("siting_mode", mode),
             KeyFigure("rooms_existing", by["existing"] + by["centre"]),
             KeyFigure("rooms_required", by["required"]),
-            KeyFigure("rooms_new", by["new"]),
+            *((KeyFigure("rooms_new", by["new"]),) if mode != "required" else ()),
             KeyFigure("rooms_cost_yuan", f"{sum(r.cost_yuan for r in self.rooms):,}"),
             KeyFigure("towns_covered", f"{covered} / {len(self.towns)}"),
             KeyFigure("towns_uncovered", len(self.towns) - covered, alarm=True),
             KeyFigure("lrc_room_served", f"{served} / {lrc}"),
-            KeyFigure("siting_moves", len(self.moves)),
+            *((KeyFigure("siting_moves", len(self.moves)),) if mode == "budget" else ()),
         )
 
 
